@@ -1,0 +1,18 @@
+# noisyactions: rebuild NoisyActions2M (../shared/paper) from the raw Flickr crawl to the robustness tables.
+# A table of contents: configuration, one include per stage, and the targets a user types.
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/world.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

@@ -1,0 +1,91 @@
+"""Load and validate the workflow config against workflow/schemas/config.schema.yaml.
+
+The same function serves the Snakefile (through common.smk), the tests, the benchmarks and the
+standalone server, so every entry point accepts and rejects exactly the same configs. Errors are one
+line that names the key, because a JSON-Schema dump is not what a user needs to fix a typo.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config value that the schema or the file system rejects; the message names the key."""
+
+
+def _key(path) -> str:
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def _with_defaults(validator_class):
+    """A validator that fills `default:` values (deep-copied, so the schema is never mutated)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _path_keys(schema: dict, prefix: tuple = ()) -> Iterator[tuple]:
+    """Keys whose schema says `x-existing-path: true`."""
+    for name, subschema in schema.get("properties", {}).items():
+        if subschema.get("x-existing-path"):
+            yield prefix + (name,)
+        yield from _path_keys(subschema, prefix + (name,))
+
+
+def _lookup(config: dict, key: tuple) -> Any:
+    for part in key:
+        if not isinstance(config, dict) or part not in config:
+            return None
+        config = config[part]
+    return config
+
+
+def validate(config: dict, schema: str | Path = SCHEMA_PATH, source: str = "config") -> dict:
+    """Validate `config` in place (defaults filled) and return it; raise ConfigError naming the key."""
+    schema_dict = yaml.safe_load(Path(schema).read_text())
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema_dict)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{source}: key {_key(e.absolute_path)}: {e.message}" for e in errors]
+        raise ConfigError("invalid config\n  " + "\n  ".join(lines))
+    for key in _path_keys(schema_dict):
+        value = _lookup(config, key)
+        if value is not None and not Path(value).exists():
+            raise ConfigError(f"{source}: key {_key(key)}: path {value!r} does not exist")
+    return config
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """Read a YAML config, apply overrides (nested dicts merge), validate, return it."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    merge(config, overrides or {})
+    return validate(config, source=str(path))
+
+
+def merge(base: dict, update: dict) -> dict:
+    """Merge `update` into `base` recursively, as Snakemake merges --configfile and --config."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
