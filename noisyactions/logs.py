@@ -17,8 +17,10 @@ def log_to_file(path: str) -> Iterator[None]:
         logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
         try:
             yield
-        except BaseException:
+        except BaseException as error:
             traceback.print_exc(file=log)
+            # Snakemake shows only the log's path: say what went wrong where the user is looking.
+            print(f"ERROR: {type(error).__name__}: {error} (details: {path})", file=previous)
             raise
         finally:
             sys.stderr = previous

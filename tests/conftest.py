@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from noisyactions.world.layout import WorldLayout
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
+SHARED = REPO.parent / "shared"
 
 
 def build_world(config: dict, root: Path) -> WorldLayout:
@@ -34,3 +39,28 @@ def tiny_config() -> dict:
 @pytest.fixture(scope="session")
 def tiny_world(tiny_config, tmp_path_factory) -> WorldLayout:
     return build_world(tiny_config, tmp_path_factory.mktemp("world"))
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+
+
+def snakemake(*args: str, workdir: Path, check: bool = True, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh working directory laid out like a deployed workflow: the config/ and
+    slurm/ folders beside it, outputs and .snakemake/ inside it (Snakemake locks its working directory)."""
+    for folder in ("config", "slurm"):
+        if not (workdir / folder).exists():
+            (workdir / folder).symlink_to(REPO / folder)
+    result = subprocess.run(
+        [*SNAKEMAKE, *args],
+        cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def free_port() -> int:
+    """A port nobody listens on now: crawls need a fixed one (see flickr.server.port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+from conftest import REPO, TINY_CONFIG, snakemake
 
-import pytest
-
-from conftest import REPO, TINY_CONFIG
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
 WORLD_RULES = ("world_web_metadata", "world_web_videos", "world_class_lists", "world_downstream")
-
-
-def snakemake(*args: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh working directory laid out like a deployed workflow: the config/ and
-    slurm/ folders beside it, outputs and .snakemake/ inside it (Snakemake locks its working directory)."""
-    for folder in ("config", "slurm"):
-        if not (workdir / folder).exists():
-            (workdir / folder).symlink_to(REPO / folder)
-    result = subprocess.run(
-        [*SNAKEMAKE, *args],
-        cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def test_dry_run_lists_the_world_rules(tmp_path):

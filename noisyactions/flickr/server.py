@@ -28,6 +28,8 @@ from noisyactions.flickr.methods import PER_PHOTO_METHODS, STILLS, VIDEO_SIZES, 
 from noisyactions.world.layout import WorldLayout
 
 REST_PATH = "/services/rest/"
+EMBEDDED_KEY = "embedded-key"
+"""The key the server accepts when flickr.server.api_key is null and the crawler names none."""
 _OAUTH_KEY = re.compile(r'oauth_consumer_key="([^"]*)"')
 _PLAY = re.compile(r"^/photos/([^/]+)/(\d+)/play/(site|mobile|hd|orig)/([0-9a-f]+)/?$")
 _VIDEO = re.compile(r"^/videos/(\d+)_([0-9a-f]+)_(site|mobile|hd|orig)\.mp4$")
@@ -52,7 +54,7 @@ class EmbeddedFlickr:
 
     def __init__(self, layout: WorldLayout, server: dict):
         self.catalog = Catalog(layout.web_metadata, layout.web_videos)
-        self.api_key = server["api_key"]
+        self.api_key = server.get("api_key") or EMBEDDED_KEY
         self.result_cap, self.max_page = server["result_cap"], server["max_page"]
         self.faults = FaultInjector(server.get("faults", {}))
         self.methods: FlickrMethods | None = None  # needs the bound address: set by EmbeddedFlickrServer
@@ -205,12 +207,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+class _SharedPortHTTPServer(ThreadingHTTPServer):
+    # Several jobs (crawl shards, downloads) each run a server over the same world on the same fixed
+    # port, so a URL recorded by one job still answers in the next; the kernel spreads connections.
+    allow_reuse_port = True
+
+
 class EmbeddedFlickrServer:
     """The server on a background thread: `with EmbeddedFlickrServer(layout, cfg) as s: s.rest_url`."""
 
     def __init__(self, layout: WorldLayout, server: dict):
         self.app = EmbeddedFlickr(layout, server)
-        self.httpd = ThreadingHTTPServer((server["host"], server["port"]), _Handler)
+        self.httpd = _SharedPortHTTPServer((server["host"], server["port"]), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.app = self.app  # type: ignore[attr-defined]
         host, port = self.httpd.server_address[:2]
@@ -257,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     if not layout.web_metadata.exists():
         raise SystemExit(f"{layout.web_metadata} does not exist: build the world first (snakemake --cores 2 world)")
     server = EmbeddedFlickrServer(layout, server_cfg)
-    print(f"Embedded Flickr REST API at {server.rest_url} (api key: {server_cfg['api_key']!r}); Ctrl-C stops it.", flush=True)
+    print(f"Embedded Flickr REST API at {server.rest_url} (api key: {server.app.api_key!r}); Ctrl-C stops it.", flush=True)
     try:
         server.httpd.serve_forever()
     except KeyboardInterrupt:

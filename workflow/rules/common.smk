@@ -1,4 +1,6 @@
 # Helpers and input functions only: no rules here.
+import os
+
 from noisyactions.config import validate
 from noisyactions.world.concepts import CONVENTIONS
 from noisyactions.world.layout import WorldLayout
@@ -30,4 +32,46 @@ def get_final_output():
     outputs = []
     if config["world"]["enabled"]:
         outputs += world_outputs()
+    outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     return outputs
+
+
+# -- crawl -------------------------------------------------------------------------------------------
+CRAWL = "results/crawl"
+DOWNLOAD = "results/download"
+
+
+wildcard_constraints:
+    shard=r"\d{5}",
+
+
+def embedded_flickr_inputs(wildcards=None):
+    """The files the embedded Flickr server serves, when the crawl talks to it (flickr.rest_url null)."""
+    if config["flickr"]["rest_url"]:
+        return []
+    return [str(WORLD.web_metadata), str(WORLD.web_videos)]
+
+
+def crawl_plan_inputs(wildcards=None):
+    crawl = config["crawl"]
+    if crawl["mode"] == "ids":
+        files = [crawl["ids_file"]] + ([crawl["ids_class_index"]] if crawl["ids_class_index"] else [])
+        return {"ids": files, "server": embedded_flickr_inputs()}
+    return {"queries": f"{CRAWL}/queries.tsv", "server": embedded_flickr_inputs()}
+
+
+def crawl_shards():
+    """The shard ids the plan (a checkpoint) produced."""
+    plan_dir = checkpoints.crawl_plan.get().output.plan
+    return sorted(glob_wildcards(os.path.join(plan_dir, "shard-{shard}.parquet")).shard)
+
+
+def crawl_shard_files(kind):
+    """Input function: every metadata shard's table or stats file."""
+    suffix = ".parquet" if kind == "table" else "_stats.json"
+    return lambda wildcards: [f"{CRAWL}/metadata/shard-{s}{suffix}" for s in crawl_shards()]
+
+
+def download_shard_files(kind):
+    suffix = ".parquet" if kind == "table" else "_stats.json"
+    return lambda wildcards: [f"{DOWNLOAD}/shard-{s}{suffix}" for s in crawl_shards()]

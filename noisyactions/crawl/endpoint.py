@@ -1,0 +1,24 @@
+"""The Flickr endpoint a crawl job talks to: the configured REST URL, or the embedded server started
+for the job's lifetime (each job has its own; the rate limit is still shared through a file)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from noisyactions.crawl.credentials import Credentials
+from noisyactions.flickr.server import EmbeddedFlickrServer
+from noisyactions.world.layout import WorldLayout
+
+
+@contextmanager
+def flickr_endpoint(flickr: dict, world: dict, credentials: Credentials) -> Iterator[str]:
+    if flickr["rest_url"]:
+        yield flickr["rest_url"]
+        return
+    if not world["enabled"]:
+        raise ValueError("flickr.rest_url is null (use the embedded server) but world.enabled is false: nothing to serve")
+    # The embedded server accepts the key the crawler was given unless the config pins another one.
+    server = {**flickr["server"], "api_key": flickr["server"]["api_key"] or credentials.key}
+    with EmbeddedFlickrServer(WorldLayout(world["root"]), server) as running:
+        yield running.rest_url

@@ -1,0 +1,220 @@
+"""The crawl's parts on their own: queries, journal, retries, rate limit, downloads, id lists."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import time
+
+import flickrapi
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from noisyactions.crawl.client import FlickrClient, InvalidKey, ItemUnavailable, transient_reason
+from noisyactions.crawl.credentials import Credentials, CredentialsError, read_credentials
+from noisyactions.crawl.download import Downloader, host_allowed
+from noisyactions.crawl.fetch import fetch_video, play_url_base
+from noisyactions.crawl.journal import Journal
+from noisyactions.crawl.queries import QueryFileError, normalise_class_name, read_queries
+from noisyactions.crawl.ratelimit import RateLimiter
+from noisyactions.crawl.retry import RetriesExhausted, RetryPolicy
+from noisyactions.crawl.search import plan_from_id_list, search_query
+from noisyactions.flickr.server import EmbeddedFlickrServer
+
+from conftest import SHARED
+
+CRAWL = {"timeout_seconds": 5, "max_retries": 3, "backoff_base_seconds": 0.001, "backoff_max_seconds": 0.01,
+         "per_page": 7, "result_cap": 10, "min_upload_date": "2004-01-01", "max_upload_date": "2021-12-31"}
+
+
+@pytest.mark.parametrize(
+    "raw, query",
+    [("PlayingGuitar", "playing guitar"), ("play_guitar", "play guitar"), ("kicking ball (not soccer)", "kicking ball"),
+     ("Juggling+balls", "juggling balls"), ("YoYo", "yo yo"), ("ApplyEyeMakeup", "apply eye makeup")],
+)
+def test_class_names_normalise_to_search_words(raw, query):
+    assert normalise_class_name(raw) == query
+
+
+def test_queries_merge_across_files_keeping_sources(tmp_path):
+    (tmp_path / "ucf.txt").write_text("PlayingGuitar\nJugglingBalls\n")
+    (tmp_path / "kin.txt").write_text("playing guitar\n\nkicking ball (not soccer)\n")
+    (tmp_path / "sentences.txt").write_text("a man playing  guitar on stage\n")
+    queries = read_queries([
+        {"path": str(tmp_path / "ucf.txt"), "kind": "class", "source": "ucf101"},
+        {"path": str(tmp_path / "kin.txt"), "kind": "class", "source": "kinetics"},
+        {"path": str(tmp_path / "sentences.txt"), "kind": "sentence", "source": ""},
+    ])
+    by_text = {q.query: q for q in queries}
+    assert by_text["playing guitar"].sources == ("kinetics", "ucf101")
+    assert by_text["a man playing guitar on stage"].kind == "sentence"
+    assert len(queries) == 4
+
+
+def test_query_file_errors_name_the_key_or_line(tmp_path):
+    with pytest.raises(QueryFileError, match=r"crawl.queries\[0\].path"):
+        read_queries([{"path": str(tmp_path / "missing.txt")}])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("query\tkind\tsources\nplaying guitar\tclass\tucf101\nswimming\tverb\t\n")
+    with pytest.raises(QueryFileError, match=r"bad.tsv:3"):
+        read_queries([{"path": str(bad)}])
+
+
+def test_journal_drops_a_torn_last_line(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append({"a": 1})
+    journal.append({"a": 2})
+    with open(journal.path, "ab") as handle:
+        handle.write(b'{"a": 3, "unfinis')
+    assert [e["a"] for e in journal.entries()] == [1, 2]
+    journal.append({"a": 4})
+    assert [e["a"] for e in journal.entries()] == [1, 2, 4]
+
+
+def test_retry_policy_backs_off_then_gives_up():
+    delays = []
+    policy = RetryPolicy(3, 1.0, 5.0, sleep=delays.append, rng=random.Random(0))
+    attempts = []
+
+    def flaky():
+        attempts.append(1)
+        raise requests.exceptions.ConnectionError("reset")
+
+    with pytest.raises(RetriesExhausted, match="after 4 attempts"):
+        policy.run(flaky, transient_reason, "test")
+    assert len(attempts) == 4 and len(delays) == 3
+    assert all(0 <= d <= min(5.0, 2**k) for k, d in enumerate(delays))
+    with pytest.raises(ValueError):
+        policy.run(lambda: (_ for _ in ()).throw(ValueError("bug")), transient_reason, "test")
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (flickrapi.FlickrError("Error: 105: Service currently unavailable", code=105), "code 105"),
+        (flickrapi.FlickrError("do_request: Status code 429 received"), "http 429"),
+        (flickrapi.FlickrError("do_request: Status code 503 received"), "http 503"),
+        (flickrapi.FlickrError("do_request: Status code 404 received"), None),
+        (flickrapi.FlickrError("Error: 3: bad", code=3), None),
+        (requests.exceptions.ReadTimeout("slow"), "ReadTimeout"),
+    ],
+)
+def test_failures_are_classified(error, reason):
+    assert transient_reason(error) == reason
+
+
+def test_credentials_come_from_env_or_file_and_never_print(tmp_path, monkeypatch):
+    flickr = {"key_env": "NA_TEST_KEY", "secret_env": "NA_TEST_SECRET", "secrets_file": None, "rest_url": "https://api.flickr.com/services/rest/"}
+    with pytest.raises(CredentialsError, match="NA_TEST_KEY"):
+        read_credentials(flickr)
+    monkeypatch.setenv("NA_TEST_KEY", "k1")
+    monkeypatch.setenv("NA_TEST_SECRET", "s1")
+    credentials = read_credentials(flickr)
+    assert credentials == Credentials("k1", "s1") and "k1" not in repr(credentials)
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("key: k2\nsecret: s2\n")
+    assert read_credentials({**flickr, "secrets_file": str(secrets)}).key == "k2"
+
+
+def _hammer(state, log_path):
+    limiter = RateLimiter(state, max_calls_per_hour=600, window_seconds=60)
+    with open(log_path, "a") as log:
+        while True:
+            limiter.acquire()
+            log.write(f"{time.time()}\n")
+            log.flush()
+
+
+def test_rate_limit_holds_across_processes_in_every_60_second_window(tmp_path):
+    """600 calls/hour = 10 per 60-second window, shared by two processes calling as fast as allowed."""
+    logs = [tmp_path / f"calls-{k}.txt" for k in range(2)]
+    processes = [multiprocessing.Process(target=_hammer, args=(tmp_path / "state.json", log)) for log in logs]
+    for process in processes:
+        process.start()
+    time.sleep(62)
+    for process in processes:
+        process.terminate()
+        process.join()
+    times = sorted(float(line) for log in logs for line in log.read_text().split())
+    assert len(times) == 20, "10 calls in the first window, 10 more once it slid past the first call"
+    assert all(sum(t <= other < t + 60 for other in times) <= 10 for t in times)
+
+
+def test_play_url_base():
+    assert play_url_base("https://api.flickr.com/services/rest/") == "https://www.flickr.com"
+    assert play_url_base("http://127.0.0.1:8000/services/rest/") == "http://127.0.0.1:8000"
+
+
+def test_host_allowlist():
+    allowed = ["flickr.com", "*.flickr.com", "*.staticflickr.com"]
+    assert host_allowed("https://www.flickr.com/photos/x/1/play/site/abc/", allowed)
+    assert host_allowed("https://live.staticflickr.com/video/1/abc/site.mp4", allowed)
+    assert not host_allowed("https://evil.example/flickr.com/x.mp4", allowed)
+    assert not host_allowed("https://flickr.com.evil.example/x.mp4", allowed)
+
+
+@pytest.fixture
+def served(tiny_config, tiny_world):
+    with EmbeddedFlickrServer(tiny_world, tiny_config["flickr"]["server"]) as server:
+        client = FlickrClient(server.rest_url, Credentials("embedded-key", "embedded-secret"), CRAWL, None, RetryPolicy(3, 0.001, 0.01))
+        yield server, client
+
+
+def test_search_slices_past_the_cap(served, tiny_world):
+    server, client = served
+    rows = pq.read_table(tiny_world.web_metadata).to_pylist()
+    word = "playing"
+    expected = {r["photo_id"] for r in rows if word in (r["title"] + " " + r["description"] + " " + " ".join(r["tags"])).lower().split()}
+    assert len(expected) > CRAWL["result_cap"]
+    assert set(search_query(client, word, CRAWL)) >= expected
+
+
+def test_fetch_records_unavailable_items_and_stops_on_a_bad_key(served, tiny_config, tiny_world):
+    server, client = served
+    record = fetch_video(client, "1", "", ["x"], [], "getSizes", server.base_url)
+    assert record["status"] == "not_found" and record["concepts"] == ["x"]
+    bad = FlickrClient(server.rest_url, Credentials("wrong", "x"), CRAWL, None, RetryPolicy(3, 0.001, 0.01))
+    with pytest.raises(InvalidKey):
+        fetch_video(bad, "1", "", [], [], "getSizes", server.base_url)
+    with pytest.raises(ItemUnavailable):
+        client.call("flickr.photos.getInfo", photo_id="1")
+
+
+def test_derived_urls_save_a_call_and_still_download(served, tiny_world, tmp_path):
+    server, client = served
+    row = pq.read_table(tiny_world.web_metadata).slice(0, 1).to_pylist()[0]
+    record = fetch_video(client, row["photo_id"], row["secret"], [], [], "derived", server.base_url)
+    assert "flickr.photos.getSizes" not in client.calls
+    download = {"sizes": ["Site MP4"], "max_bytes": 10**7, "allowed_hosts": ["127.0.0.1"], "root": str(tmp_path)}
+    result = Downloader(download, RetryPolicy(2, 0.001, 0.01), 5).download(record)
+    assert result["status"] == "ok" and result["size_label"] == "Site MP4"
+
+
+def test_downloads_refuse_big_foreign_and_broken_files(served, tiny_world, tmp_path):
+    server, client = served
+    row = pq.read_table(tiny_world.web_metadata).slice(0, 1).to_pylist()[0]
+    record = fetch_video(client, row["photo_id"], row["secret"], [], [], "getSizes", server.base_url)
+    base = {"sizes": ["Site MP4", "Mobile MP4"], "max_bytes": 10**7, "allowed_hosts": ["127.0.0.1"], "root": str(tmp_path / "v")}
+    policy = RetryPolicy(2, 0.001, 0.01)
+    assert Downloader({**base, "max_bytes": 100}, policy, 5).download(record)["status"] == "too_large"
+    assert Downloader({**base, "allowed_hosts": ["*.flickr.com"]}, policy, 5).download(record)["status"] == "host_not_allowed"
+    broken = dict(record, sources=[dict(s, url=s["url"].replace("/play/", "/nope/")) for s in record["sources"]])
+    assert Downloader(base, policy, 5).download(broken)["status"] == "not_found"
+    assert not list((tmp_path / "v").glob("*.mp4")), "nothing refused is left on disk"
+    ok = Downloader(base, policy, 5).download(record)
+    assert ok["status"] == "ok" and ok["duration"] > 0 and len(ok["sha256"]) == 64
+
+
+def test_authors_published_id_list_plans_with_its_labels():
+    folder = SHARED / "data" / "noisyactions2m_official" / "multilabel"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not here (CI and developers have it beside the repository)")
+    plan = plan_from_id_list(folder / "trainlist25k.txt", folder / "classInd25k.txt")
+    assert plan.num_rows == 27_568
+    concepts = plan.column("concepts").to_pylist()
+    assert abs(sum(map(len, concepts)) / len(concepts) - 8.8) < 0.05
+    first = plan.slice(0, 1).to_pylist()[0] if plan.column("photo_id")[0].as_py() == "4150867360" else None
+    labelled = {row["photo_id"]: row["concepts"] for row in plan.to_pylist() if row["photo_id"] == "4150867360"}
+    assert labelled["4150867360"] == sorted(["pond", "Pond"]), "labels are case-sensitive names from classInd"
+    assert first is None or first["secret"] == ""
