@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from conftest import REPO, TINY_CONFIG, snakemake
 
 WORLD_RULES = ("world_web_metadata", "world_web_videos", "world_class_lists", "world_downstream")
@@ -49,3 +52,8 @@ def test_world_target_builds_and_is_then_up_to_date(tmp_path):
     assert logs == {"web_metadata.log", "web_videos.log", "class_lists.log"} | {f"downstream_{d}.log" for d in ("ucf101", "hmdb51", "curated")}
     again = snakemake("world", "-n", "--configfile", str(TINY_CONFIG), workdir=tmp_path).stdout
     assert "Nothing to be done" in again
+
+
+def test_python_has_no_unused_imports_or_undefined_names():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "noisyactions", "tests", "scripts", "benchmarks"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import time
-from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -25,7 +24,7 @@ from tqdm import tqdm
 from noisyactions.atomic import atomic_path, atomic_write_text
 from noisyactions.crawl.client import http_status_reason
 from noisyactions.crawl.journal import Journal
-from noisyactions.crawl.records import OK
+from noisyactions.crawl.records import OK, status_summary
 from noisyactions.crawl.retry import RetriesExhausted, RetryPolicy
 from noisyactions.video.probe import UndecodableVideo, probe_video
 
@@ -153,11 +152,8 @@ def download_shard(metadata_path: Path, table_path: Path, stats_path: Path, jour
         journal.append(result)
         done[record["photo_id"]] = result
     results = [done[r["photo_id"]] for r in records]
-    statuses = Counter(r["status"] for r in results)
     stats = {
-        "videos": len(results),
-        "ok": statuses.get(OK, 0),
-        "failures": {s: n for s, n in sorted(statuses.items()) if s != OK},
+        **status_summary(results),
         "bytes": sum(r["bytes"] or 0 for r in results),
         "retries": dict(downloader.retry.retries),
         "wall_seconds": round(time.monotonic() - started, 3),
@@ -183,10 +179,8 @@ def retry_failed_downloads(metadata_path: Path, table_path: Path, stats_path: Pa
     started = time.monotonic()
     for i in tqdm(todo, desc=f"retry {table_path.stem}", unit="video"):
         results[i] = downloader.download(records[results[i]["photo_id"]])
-    statuses = Counter(r["status"] for r in results)
     stats.update(
-        ok=statuses.get(OK, 0),
-        failures={s: n for s, n in sorted(statuses.items()) if s != OK},
+        **status_summary(results),
         bytes=sum(r["bytes"] or 0 for r in results),
         wall_seconds=round(stats["wall_seconds"] + time.monotonic() - started, 3),
     )

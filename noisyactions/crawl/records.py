@@ -3,37 +3,23 @@ record's own status and error. This schema is the crawl's output contract with t
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pyarrow as pa
 
-COMMENT = pa.struct([("id", pa.string()), ("author", pa.string()), ("authorname", pa.string()), ("datecreate", pa.int64()), ("content", pa.string())])
+from noisyactions.flickr import fields
+
 SOURCE = pa.struct([("label", pa.string()), ("width", pa.int32()), ("height", pa.int32()), ("url", pa.string())])
 
 RECORD_SCHEMA = pa.schema(
-    [
-        ("photo_id", pa.string()),
-        ("status", pa.string()),  # ok | not_found | permission_denied | failed
-        ("error", pa.string()),
-        ("secret", pa.string()),
-        ("owner", pa.string()),
-        ("owner_name", pa.string()),
-        ("realname", pa.string()),
-        ("title", pa.string()),
-        ("description", pa.string()),
-        ("tags", pa.list_(pa.string())),
-        ("date_upload", pa.int64()),
-        ("date_taken", pa.string()),
-        ("latitude", pa.float64()),
-        ("longitude", pa.float64()),
-        ("accuracy", pa.int32()),
-        ("locality", pa.string()),
-        ("country", pa.string()),
-        ("license", pa.int32()),
-        ("views", pa.int64()),
-        ("duration", pa.int32()),
+    fields.IDENTITY
+    + [("status", pa.string()), ("error", pa.string())]  # status: ok | not_found | permission_denied | failed
+    + fields.DESCRIPTION
+    + [
         ("width", pa.int32()),
         ("height", pa.int32()),
         ("comment_count", pa.int32()),
-        ("comments", pa.list_(COMMENT)),
+        ("comments", pa.list_(fields.COMMENT)),
         ("sources", pa.list_(SOURCE)),
         ("page_url", pa.string()),
         ("concepts", pa.list_(pa.string())),
@@ -54,3 +40,9 @@ def empty_record(photo_id: str, concepts: list[str], sentences: list[str], statu
 
 def to_table(records: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(sorted(records, key=lambda r: int(r["photo_id"])), schema=RECORD_SCHEMA)
+
+
+def status_summary(rows: list[dict]) -> dict:
+    """How many rows, how many ok, and the others by status: the head of every shard's stats."""
+    statuses = Counter(row["status"] for row in rows)
+    return {"videos": len(rows), "ok": statuses.get(OK, 0), "failures": {s: n for s, n in sorted(statuses.items()) if s != OK}}

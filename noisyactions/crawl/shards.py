@@ -21,17 +21,14 @@ from noisyactions.atomic import atomic_path, atomic_write_text
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.fetch import fetch_video, play_url_base
 from noisyactions.crawl.journal import Journal
-from noisyactions.crawl.records import OK, RETRYABLE, to_table
+from noisyactions.crawl.records import OK, RETRYABLE, status_summary, to_table
 
 log = logging.getLogger(__name__)
 
 
 def shard_stats(records: list[dict], calls: Counter, wall_seconds: float, retries: Counter) -> dict:
-    statuses = Counter(r["status"] for r in records)
     return {
-        "videos": len(records),
-        "ok": statuses.get(OK, 0),
-        "failures": {status: n for status, n in sorted(statuses.items()) if status != OK},
+        **status_summary(records),
         "calls": dict(sorted(calls.items())),
         "retries": dict(sorted(retries.items())),
         "wall_seconds": round(wall_seconds, 3),

@@ -18,9 +18,10 @@ import time
 from collections import Counter
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
-from xml.sax.saxutils import quoteattr, escape
+from xml.sax.saxutils import escape, quoteattr
+
+import av
 
 from noisyactions.flickr.catalog import Catalog
 from noisyactions.flickr.faults import MESSAGES, REST_FAULTS, TRANSPORT_FAULTS, FaultInjector
@@ -114,9 +115,6 @@ class EmbeddedFlickr:
     @lru_cache(maxsize=1024)
     def still_jpeg(self, photo_id: str, suffix: str) -> bytes:
         """A JPEG of the video's first frame: what Flickr's url_* extras point to for a video."""
-        import av
-        from PIL import Image
-
         with av.open(str(self.catalog.video_path(photo_id))) as container:
             frame = next(container.decode(video=0)).to_image()
         longest = STILLS[suffix][1] or max(frame.size)

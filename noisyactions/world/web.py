@@ -19,6 +19,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from noisyactions.flickr import fields
 from noisyactions.world import geo
 from noisyactions.world.concepts import Concept
 
@@ -189,41 +190,11 @@ def generate_web_corpus(concepts: list[Concept], web: dict, seed: int) -> pa.Tab
 
 
 WEB_SCHEMA = pa.schema(
-    [
-        ("photo_id", pa.string()),
-        ("secret", pa.string()),
-        ("server", pa.string()),
-        ("farm", pa.int32()),
-        ("owner", pa.string()),
-        ("owner_name", pa.string()),
-        ("realname", pa.string()),
-        ("title", pa.string()),
-        ("description", pa.string()),
-        ("tags", pa.list_(pa.string())),
-        (
-            "comments",
-            pa.list_(
-                pa.struct(
-                    [
-                        ("id", pa.string()),
-                        ("author", pa.string()),
-                        ("authorname", pa.string()),
-                        ("datecreate", pa.int64()),
-                        ("content", pa.string()),
-                    ]
-                )
-            ),
-        ),
-        ("date_upload", pa.int64()),
-        ("date_taken", pa.string()),
-        ("latitude", pa.float64()),
-        ("longitude", pa.float64()),
-        ("accuracy", pa.int32()),
-        ("locality", pa.string()),
-        ("country", pa.string()),
-        ("license", pa.int32()),
-        ("views", pa.int64()),
-        ("duration", pa.int32()),
+    fields.IDENTITY
+    + [("server", pa.string()), ("farm", pa.int32())]
+    + fields.DESCRIPTION
+    + [
+        ("comments", pa.list_(fields.COMMENT)),
         ("original_width", pa.int32()),
         ("original_height", pa.int32()),
         ("original_format", pa.string()),
