@@ -11,6 +11,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/crawl.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:

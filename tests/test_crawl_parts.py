@@ -16,7 +16,8 @@ from noisyactions.crawl.credentials import Credentials, CredentialsError, read_c
 from noisyactions.crawl.download import Downloader, host_allowed
 from noisyactions.crawl.fetch import fetch_video, play_url_base
 from noisyactions.crawl.journal import Journal
-from noisyactions.crawl.queries import QueryFileError, normalise_class_name, read_queries
+from noisyactions.crawl.queries import QueryFileError, read_queries
+from noisyactions.vocabulary import normalise_class_name
 from noisyactions.crawl.ratelimit import RateLimiter
 from noisyactions.crawl.retry import RetriesExhausted, RetryPolicy
 from noisyactions.crawl.search import plan_from_id_list, search_query

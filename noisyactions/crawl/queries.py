@@ -1,21 +1,18 @@
 """The query table the crawl runs: one row per distinct query, with its kind and source datasets.
 
-Class names arrive in their datasets' conventions (UCF101 CamelCase, HMDB51 snake_case, Moments '+',
-Kinetics "(not ...)" qualifiers); a search box wants plain words, so they are normalised and merged
-here. (The vocabulary stage will also lemmatise the *labels*; the queries stay as people type them.)
+The vocabulary stage writes it (results/vocabulary/queries.tsv); plain class lists and sentence
+files can be added beside it, and their names are normalised the vocabulary's way.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from noisyactions.atomic import atomic_write_text
+from noisyactions.vocabulary import normalise_class_name
 
-_QUALIFIER = re.compile(r"\([^)]*\)")
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 TABLE_COLUMNS = ("query", "kind", "sources")
 
 
@@ -28,14 +25,6 @@ class Query:
     query: str
     kind: str  # "class" or "sentence"
     sources: tuple[str, ...]
-
-
-def normalise_class_name(name: str) -> str:
-    """'PlayingGuitar', 'play_guitar', 'kicking ball (not soccer)', 'Juggling+balls' -> plain words."""
-    text = _QUALIFIER.sub(" ", name)
-    text = _CAMEL.sub(" ", text)
-    text = re.sub(r"[_+/]", " ", text)
-    return " ".join(text.lower().split())
 
 
 def _read_table(path: Path) -> list[Query]:

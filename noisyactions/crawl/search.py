@@ -28,6 +28,7 @@ from noisyactions.atomic import atomic_path
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.journal import Journal
 from noisyactions.crawl.queries import Query
+from noisyactions.label_lists import read_label_list
 
 log = logging.getLogger(__name__)
 
@@ -102,30 +103,14 @@ def plan_from_journal(journal: Journal) -> tuple[pa.Table, dict]:
 
 
 def plan_from_id_list(ids_file: Path, class_index: Path | None) -> pa.Table:
-    """The authors' published lists: '<id> <label>|<label>|...' with labels indexing `class_index`."""
-    names: dict[str, str] = {}
-    if class_index is not None:
-        for number, line in enumerate(Path(class_index).read_text().splitlines(), start=1):
-            if line.strip():
-                index, _, name = line.strip().partition(" ")
-                if not index.isdigit() or not name:
-                    raise ValueError(f"{class_index}:{number}: expected '<index> <label name>', got {line!r}")
-                names[index] = name
-    rows: dict[str, list[str]] = {}
-    for number, line in enumerate(Path(ids_file).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        photo_id, _, labels = line.strip().partition(" ")
-        if not photo_id.isdigit():
-            raise ValueError(f"{ids_file}:{number}: expected a Flickr video id first, got {line!r}")
-        concepts = [names.get(label, label) for label in labels.split("|") if label]
-        unknown = [label for label in labels.split("|") if label and names and label not in names]
-        if unknown:
-            raise ValueError(f"{ids_file}:{number}: label index {unknown[0]} is not in {class_index}")
-        rows[photo_id] = sorted(set(rows.get(photo_id, [])) | set(concepts))
-    ids = sorted(rows, key=int)
+    """The authors' published lists (noisyactions.label_lists format): their ids, their labels."""
+    ids, labels = read_label_list(ids_file, class_index)
+    merged: dict[str, set[str]] = {}
+    for photo_id, row in zip(ids, labels):
+        merged.setdefault(photo_id, set()).update(row)
+    ordered = sorted(merged, key=int)
     return pa.table(
-        {"photo_id": ids, "secret": [""] * len(ids), "concepts": [rows[i] for i in ids], "sentences": [[] for _ in ids]},
+        {"photo_id": ordered, "secret": [""] * len(ordered), "concepts": [sorted(merged[i]) for i in ordered], "sentences": [[] for _ in ordered]},
         schema=PLAN_SCHEMA,
     )
 

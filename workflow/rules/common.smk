@@ -33,6 +33,7 @@ def get_final_output():
     if config["world"]["enabled"]:
         outputs += world_outputs()
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
+    outputs += dataset_outputs()
     return outputs
 
 
@@ -75,3 +76,42 @@ def crawl_shard_files(kind):
 def download_shard_files(kind):
     suffix = ".parquet" if kind == "table" else "_stats.json"
     return lambda wildcards: [f"{DOWNLOAD}/shard-{s}{suffix}" for s in crawl_shards()]
+
+
+# -- dataset -----------------------------------------------------------------------------------------
+VOCABULARY = "results/vocabulary"
+DATASET = "results/dataset"
+TABLES = "results/tables"
+FIGURES = "results/figures"
+SPLIT_NAMES = list(config["dataset"]["splits"]["sizes"])
+
+
+def class_list_url(wildcards):
+    """The url a missing class list is downloaded from (vocabulary.class_lists[].url)."""
+    path = f"resources/class_vocab/{wildcards.file}"
+    for entry in config["vocabulary"]["class_lists"]:
+        if entry["path"] == path:
+            return entry["url"]
+    return None
+
+
+def table_files(name):
+    return {kind: f"{TABLES}/{name}.{kind}" for kind in ("csv", "md", "tex")}
+
+
+def figure_files(name):
+    return {kind: f"{FIGURES}/{name}.{kind}" for kind in ("pdf", "png")}
+
+
+def split_files():
+    return [f"results/splits/{stem}{name}.txt" for name in SPLIT_NAMES for stem in ("trainlist", "classInd")]
+
+
+def dataset_outputs():
+    """Tables 1-2, Figures 1-5 and the splits."""
+    return [
+        *table_files("table1").values(),
+        *table_files("table2").values(),
+        *[path for n in range(1, 6) for path in figure_files(f"figure{n}").values()],
+        *split_files(),
+    ]

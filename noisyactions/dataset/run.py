@@ -1,0 +1,96 @@
+"""The dataset stage's Snakemake jobs, one function each; scripts in scripts/ only pass paths and config."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import requests
+
+from noisyactions.atomic import atomic_path, atomic_write_bytes
+from noisyactions.dataset import figures
+from noisyactions.dataset.comparison import table1_frame
+from noisyactions.dataset.entities import classify_entities
+from noisyactions.dataset.splits import richness_splits
+from noisyactions.dataset.statistics import dataset_statistics, table2_frame
+from noisyactions.dataset.table import build_dataset_table, write_table
+from noisyactions.label_lists import read_label_list, write_label_list
+from noisyactions.tables import write_paper_table
+from noisyactions.vocabulary import build_vocabulary, read_labels, write_vocabulary
+
+log = logging.getLogger(__name__)
+
+
+def download_file(url: str | None, path: Path, what: str) -> None:
+    if not url:
+        raise FileNotFoundError(f"{path} is missing and {what} names no url to download it from")
+    response = requests.get(url, timeout=60)
+    response.raise_for_status()
+    atomic_write_bytes(path, response.content)
+
+
+def vocabulary(config: dict, queries_path: Path, labels_path: Path) -> None:
+    built = build_vocabulary(config["class_lists"], config["sentences"])
+    write_vocabulary(built, queries_path, labels_path)
+    log.info("vocabulary: %d class queries, %d labels, %d sentence queries", (built.queries["kind"] == "class").sum(),
+             built.labels["label"].nunique(), (built.queries["kind"] == "sentence").sum())
+
+
+def dataset_table(shards: list[Path], labels_path: Path, downloads: Path, min_videos: int, out: Path) -> None:
+    table = build_dataset_table(shards, read_labels(labels_path), min_videos, downloads)
+    write_table(table, out)
+    log.info("dataset table: %d videos", table.num_rows)
+
+
+def entities(table_path: Path, config: dict, out: Path) -> None:
+    result = classify_entities(pq.read_table(table_path), config)
+    with atomic_path(out) as tmp:
+        pq.write_table(result, tmp)
+
+
+def table1(table_path: Path, scale: str, outputs: dict) -> None:
+    frame = table1_frame(pq.read_table(table_path), scale)
+    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], "Table 1: A comparison of datasets used for video understanding.", scale)
+
+
+def table2(table_path: Path, entities_path: Path, scale: str, outputs: dict) -> None:
+    stats = dataset_statistics(pq.read_table(table_path), pq.read_table(entities_path))
+    write_paper_table(table2_frame(stats, scale), outputs["csv"], outputs["md"], outputs["tex"], "Table 2: Some statistics from NoisyActions2M.", scale)
+
+
+FIGURES = {
+    "figure1": lambda t, e, scale, cfg: figures.figure1_label_distribution(t, scale),
+    "figure2": lambda t, e, scale, cfg: figures.figure2_entities(e, scale),
+    "figure3": lambda t, e, scale, cfg: figures.figure3_samples(t, scale, videos=cfg["sample_videos"]),
+    "figure4": lambda t, e, scale, cfg: figures.figure4_countries(t, scale),
+    "figure5": lambda t, e, scale, cfg: figures.figure5_classes(t, scale, classes=cfg["classes"], per_class=cfg["videos_per_class"]),
+}
+
+
+def figure(name: str, table_path: Path, entities_path: Path | None, scale: str, config: dict, pdf: Path, png: Path) -> None:
+    table = pq.read_table(table_path)
+    found = pq.read_table(entities_path) if entities_path else None
+    figures.save(FIGURES[name](table, found, scale, config), pdf, png)
+
+
+def splits(table_path: Path, config: dict, out_dir: Path) -> None:
+    """Write each split in the authors' format: computed by richness, or checked copies of theirs."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if config["source"] == "official":
+        root = Path(config["official"]["root"] or "")
+        for name in config["sizes"]:
+            for stem in (f"trainlist{name}.txt", f"classInd{name}.txt"):
+                if not (root / stem).is_file():
+                    raise FileNotFoundError(f"dataset.splits.official.root: {root / stem} is missing (get it from {config['official']['url']})")
+            ids, _ = read_label_list(root / f"trainlist{name}.txt", root / f"classInd{name}.txt")  # checks the format
+            for stem in (f"trainlist{name}.txt", f"classInd{name}.txt"):
+                with atomic_path(out_dir / stem) as tmp:
+                    shutil.copyfile(root / stem, tmp)
+            log.info("split %s: %d videos (official)", name, len(ids))
+        return
+    table = pq.read_table(table_path)
+    for name, (ids, labels) in richness_splits(table, config["sizes"], config["required_fields"]).items():
+        write_label_list(ids, labels, out_dir / f"trainlist{name}.txt", out_dir / f"classInd{name}.txt")
+        log.info("split %s: %d videos", name, len(ids))

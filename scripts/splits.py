@@ -1,0 +1,12 @@
+"""Snakemake entry point: the 25K/100K splits in the authors' format."""
+
+from pathlib import Path
+
+import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
+
+from noisyactions.dataset import run
+from noisyactions.logs import log_to_file
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
+with log_to_file(sm.log[0]):
+    run.splits(Path(sm.input[0]), sm.params.splits, Path(sm.output[0]).parent)

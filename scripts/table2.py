@@ -1,0 +1,12 @@
+"""Snakemake entry point: Table 2, the dataset's statistics."""
+
+from pathlib import Path
+
+import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
+
+from noisyactions.dataset import run
+from noisyactions.logs import log_to_file
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
+with log_to_file(sm.log[0]):
+    run.table2(Path(sm.input.table), Path(sm.input.entities), sm.params.scale, {k: Path(v) for k, v in sm.output.items()})

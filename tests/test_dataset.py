@@ -1,0 +1,184 @@
+"""The dataset stage: vocabulary, dataset table, Tables 1-2, Figures 1-5, splits; real published data
+where it exists (../shared/data), the tiny embedded world for the rest."""
+
+from __future__ import annotations
+
+import glob
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from noisyactions.dataset import figures
+from noisyactions.dataset.splits import richness_ranking
+from noisyactions.dataset.statistics import dataset_statistics, label_statistics
+from noisyactions.dataset.table import DatasetError, build_dataset_table
+from noisyactions.label_lists import read_class_index, read_label_list
+from noisyactions.vocabulary import build_vocabulary, lemmatise, normalise_class_name
+
+from conftest import SHARED, TINY_CONFIG, free_port, snakemake
+
+CLASS_VOCAB = SHARED / "data" / "class_vocab"
+OFFICIAL = SHARED / "data" / "noisyactions2m_official" / "multilabel"
+DATASETS = {
+    "ucf101": "UCF101", "hmdb51": "HMDB51", "kinetics400": "Kinetics-400", "kinetics600": "Kinetics-600",
+    "kinetics700": "Kinetics-700", "activitynet": "ActivityNet", "moments_in_time": "Moments in Time",
+    "something_something_v2": "Something-Something v2", "ava": "AVA", "hvu": "HVU", "sports1m": "Sports-1M", "charades": "Charades",
+}
+
+
+def need(path):
+    if not path.exists():
+        pytest.skip(f"{path} is not here (CI and developers have ../shared beside the repository)")
+
+
+def test_lemmatised_labels_merge_spellings():
+    assert lemmatise("playing guitar") == lemmatise("play guitar") == "play guitar"
+    assert lemmatise("juggling balls") == "juggle ball"
+    assert normalise_class_name("1: bend/bow (at the waist)".split(": ", 1)[1]) == "bend bow"
+
+
+def test_vocabulary_of_the_papers_datasets():
+    need(CLASS_VOCAB)
+    lists = [{"path": str(CLASS_VOCAB / f"{name}{'.json' if name == 'hvu' else '.txt'}"), "dataset": dataset} for name, dataset in DATASETS.items()]
+    vocabulary = build_vocabulary(lists, [])
+    labels = vocabulary.labels.set_index("query")
+    # UCF101 "PlayingGuitar", Kinetics "playing guitar" and HVU "playing_guitar" are one query.
+    assert labels.loc["playing guitar", "raw"] == "PlayingGuitar|playing guitar|playing_guitar"
+    assert {"UCF101", "Kinetics-400", "HVU"} <= set(labels.loc["playing guitar", "sources"].split(","))
+    assert "bend bow" in labels.index and "ride bike" in labels.index  # AVA's "id: name" and HMDB51's snake_case
+    # Sizes (reported in the README): every list's names, normalised and merged.
+    assert len(vocabulary.queries) == 4464
+    assert vocabulary.labels["label"].nunique() == 4321
+    raw_total = sum(len(v.split("|")) for v in vocabulary.labels["raw"])
+    assert raw_total < 3142 + 700 + 600 + 400 + 487 + 339 + 200 + 174 + 157 + 101 + 60 + 51
+
+
+def test_label_statistics_of_the_authors_100k_list():
+    need(OFFICIAL)
+    ids, labels = read_label_list(OFFICIAL / "trainlist100k.txt", OFFICIAL / "classInd100k.txt")
+    stats = label_statistics(pa.table({"photo_id": ids, "labels": pa.array(labels, pa.list_(pa.string()))}))
+    assert stats["videos"] == 99_356
+    assert round(stats["labels_per_video"], 2) == 6.29
+    # The published class index has 6,146 labels; 12 of them label no training video.
+    assert len(read_class_index(OFFICIAL / "classInd100k.txt")) == 6_146
+    assert stats["labels"] == 6_134
+    ids25, _ = read_label_list(OFFICIAL / "trainlist25k.txt", OFFICIAL / "classInd25k.txt")
+    assert set(ids25) <= set(ids), "the published 25K is a subset of the 100K"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """`snakemake dataset` on the tiny world: the crawl, then every dataset artefact."""
+    workdir = tmp_path_factory.mktemp("dataset")
+    overrides = workdir / "overrides.yaml"
+    overrides.write_text(yaml.safe_dump({"flickr": {"server": {"port": free_port()}}, "crawl": {"shard_size": 30}}))
+    snakemake("dataset", "crawl", "--cores", "2", "--configfile", str(TINY_CONFIG), str(overrides), workdir=workdir)
+    return workdir
+
+
+def test_dataset_table_keeps_labelled_ok_videos(built, tiny_config):
+    table = pq.read_table(built / "results" / "dataset" / "noisyactions.parquet")
+    crawl = pq.read_table(built / "results" / "crawl" / "metadata.parquet")
+    assert 0 < table.num_rows <= crawl.num_rows
+    counts = pc.value_counts(pc.list_flatten(table["labels"]))
+    assert min(counts.field("counts").to_pylist()) > tiny_config["dataset"]["min_videos_per_class"]
+    assert pc.min(pc.list_value_length(table["labels"])).as_py() >= 1
+    geotagged = table.filter(pc.is_valid(table["latitude"]))
+    assert geotagged.num_rows and geotagged["country"].null_count == 0, "every geotag is reverse-geocoded"
+    assert table["video_path"].null_count == 0
+
+
+def test_table2_is_computed_from_the_table(built):
+    table = pq.read_table(built / "results" / "dataset" / "noisyactions.parquet")
+    frame = pd.read_csv(built / "results" / "tables" / "table2.csv")
+    ours = dict(zip(frame["Statistic"], frame.iloc[:, 2].astype(str)))
+    tags = pc.list_value_length(table["tags"]).to_numpy()
+    assert ours["Total # videos with tags"] == str(int((tags > 0).sum()))
+    assert ours["Total number of Countries"] == str(pc.count_distinct(table["country"].drop_null()).as_py())
+    assert ours["Average # Entities per video"] != "not computed"
+    assert "embedded synthetic world" in (built / "results" / "tables" / "table2.md").read_text()
+
+
+def test_table1_has_the_papers_rows_and_ours(built):
+    frame = pd.read_csv(built / "results" / "tables" / "table1.csv")
+    table = pq.read_table(built / "results" / "dataset" / "noisyactions.parquet")
+    assert frame.iloc[0]["Dataset"] == "HMDB51 [18]" and len(frame) == 14
+    ours = frame.iloc[-1]
+    assert "embedded synthetic world" in ours["Dataset"]
+    assert int(ours["# Classes"]) == pc.count_distinct(pc.list_flatten(table["labels"])).as_py()
+    assert str(ours["# Videos"]) == str(table.num_rows)
+
+
+def test_figures_are_drawn(built):
+    for n in range(1, 6):
+        png = built / "results" / "figures" / f"figure{n}.png"
+        pdf = built / "results" / "figures" / f"figure{n}.pdf"
+        assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+
+
+def test_figure1_plots_the_label_counts(built):
+    table = pq.read_table(built / "results" / "dataset" / "noisyactions.parquet")
+    figure = figures.figure1_label_distribution(table, "test")
+    plotted = figure.axes[0].lines[0].get_ydata()
+    expected = sorted(pc.value_counts(pc.list_flatten(table["labels"])).field("counts").to_pylist(), reverse=True)
+    assert list(plotted) == expected
+
+
+def test_splits_are_the_richest_and_nested(built, tiny_config):
+    table = pq.read_table(built / "results" / "dataset" / "noisyactions.parquet")
+    splits = built / "results" / "splits"
+    small, small_labels = read_label_list(splits / "trainlist25k.txt", splits / "classInd25k.txt")
+    large, _ = read_label_list(splits / "trainlist100k.txt", splits / "classInd100k.txt")
+    sizes = tiny_config["dataset"]["splits"]["sizes"]
+    assert (len(small), len(large)) == (sizes["25k"], sizes["100k"])
+    assert set(small) <= set(large)
+    order = richness_ranking(table, tiny_config["dataset"]["splits"]["required_fields"])
+    ids = table["photo_id"].to_pylist()
+    assert set(small) == {ids[i] for i in order[: sizes["25k"]]}
+    by_id = dict(zip(ids, table["labels"].to_pylist()))
+    assert all(sorted(labels) == by_id[i] for i, labels in zip(small, small_labels))
+
+
+def test_official_splits_are_checked_copies(tmp_path):
+    need(OFFICIAL)
+    from noisyactions.dataset.run import splits
+
+    splits(tmp_path / "unused.parquet", {"source": "official", "sizes": {"25k": 1, "100k": 1}, "official": {"root": str(OFFICIAL), "url": None}}, tmp_path / "out")
+    assert (tmp_path / "out" / "trainlist100k.txt").read_bytes() == (OFFICIAL / "trainlist100k.txt").read_bytes()
+    with pytest.raises(FileNotFoundError, match="dataset.splits.official.root"):
+        splits(tmp_path / "x", {"source": "official", "sizes": {"1m": 1}, "official": {"root": str(OFFICIAL), "url": "u"}}, tmp_path / "o2")
+
+
+def test_bad_crawl_input_names_the_shard_and_row(built, tmp_path):
+    shard = sorted(glob.glob(str(built / "results" / "crawl" / "metadata" / "shard-*.parquet")))[0]
+    table = pq.read_table(shard)
+    missing = tmp_path / "shard-missing.parquet"
+    pq.write_table(table.drop_columns(["tags"]), missing)
+    with pytest.raises(DatasetError, match=r"shard-missing.parquet: missing field\(s\) \['tags'\]"):
+        build_dataset_table([missing], {}, 0)
+    ids = table["photo_id"].to_pylist()
+    ids[3] = "not-an-id"
+    malformed = tmp_path / "shard-malformed.parquet"
+    pq.write_table(table.set_column(0, "photo_id", pa.array(ids)), malformed)
+    with pytest.raises(DatasetError, match=r"shard-malformed.parquet: row 3 \(photo_id 'not-an-id'\)"):
+        build_dataset_table([missing.parent / "shard-malformed.parquet"], {}, 0)
+    empty = tmp_path / "shard-empty.parquet"
+    pq.write_table(table.slice(0, 0), empty)
+    with pytest.raises(DatasetError, match="no video with status ok"):
+        build_dataset_table([empty], {}, 0)
+
+
+def test_statistics_handle_missing_values():
+    table = pa.table({
+        "photo_id": ["1", "2"], "labels": [["a"], ["a", "b"]], "tags": [[], ["x", "y"]], "comments": [["c"], []],
+        "duration": [30, 90], "country": [None, "France"],
+    })
+    stats = dataset_statistics(table)
+    assert stats["Average # labels per Video"] == 1.5 and stats["Total # videos with tags"] == 1
+    assert stats["# videos with duration < 60s"] == 1 and stats["# videos between 60-120s"] == 1
+    assert stats["Average # Entities per video"] is None and np.isclose(stats["Average # tags per video"], 2)
