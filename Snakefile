@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/crawl.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/video.smk"
 
 
 rule all:

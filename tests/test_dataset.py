@@ -77,7 +77,7 @@ def built(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dataset")
     overrides = workdir / "overrides.yaml"
     overrides.write_text(yaml.safe_dump({"flickr": {"server": {"port": free_port()}}, "crawl": {"shard_size": 30}}))
-    snakemake("dataset", "crawl", "--cores", "2", "--configfile", str(TINY_CONFIG), str(overrides), workdir=workdir)
+    snakemake("dataset", "crawl", "cache", "--cores", "2", "--configfile", str(TINY_CONFIG), str(overrides), workdir=workdir)
     return workdir
 
 
@@ -182,3 +182,15 @@ def test_statistics_handle_missing_values():
     assert stats["Average # labels per Video"] == 1.5 and stats["Total # videos with tags"] == 1
     assert stats["# videos with duration < 60s"] == 1 and stats["# videos between 60-120s"] == 1
     assert stats["Average # Entities per video"] is None and np.isclose(stats["Average # tags per video"], 2)
+
+
+def test_cache_indexes_every_dataset(built, tiny_config):
+    for name in ("ucf101", "hmdb51", "curated", "noisyactions"):
+        index = pq.read_table(built / "results" / "cache" / name / "index.parquet").to_pandas()
+        classes = (built / "results" / "cache" / name / "classes.txt").read_text().splitlines()
+        assert len(index) and set(index["status"]) == {"ok"}, name
+        assert all(0 <= t < len(classes) for targets in index["target"] for t in targets)
+        first = np.load(built / index["cached"][0], mmap_mode="r")  # paths are relative to the working directory
+        assert min(first.shape[1:3]) == tiny_config["video"]["cache"]["short_side"]
+    noisy = pq.read_table(built / "results" / "cache" / "noisyactions" / "index.parquet")
+    assert noisy.num_rows == max(tiny_config["dataset"]["splits"]["sizes"].values())

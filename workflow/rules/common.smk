@@ -34,6 +34,7 @@ def get_final_output():
         outputs += world_outputs()
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     outputs += dataset_outputs()
+    outputs += [f"{CACHE}/{name}/index.parquet" for name in CACHED_SETS]
     return outputs
 
 
@@ -115,3 +116,25 @@ def dataset_outputs():
         *[path for n in range(1, 6) for path in figure_files(f"figure{n}").values()],
         *split_files(),
     ]
+
+
+# -- video -------------------------------------------------------------------------------------------
+CACHE = "results/cache"
+CACHED_SETS = ("ucf101", "hmdb51", "curated", "noisyactions")
+
+
+wildcard_constraints:
+    cached="|".join(CACHED_SETS),
+
+
+def largest_split():
+    sizes = config["dataset"]["splits"]["sizes"]
+    return max(sizes, key=sizes.get)
+
+
+def cache_inputs(wildcards):
+    """What a dataset's cache is built from: the embedded world's folder, or the dataset table and split."""
+    if wildcards.cached == "noisyactions":
+        name = largest_split()
+        return {"table": f"{DATASET}/noisyactions.parquet", "split": [f"results/splits/trainlist{name}.txt", f"results/splits/classInd{name}.txt"]}
+    return {"world": [str(WORLD.downstream(wildcards.cached))] if config["world"]["enabled"] else []}

@@ -1,0 +1,125 @@
+"""Which videos, labels and splits each benchmark dataset has, read from its official files.
+
+Every dataset becomes the same index: one row per video with `path`, `target` (a class id, or a
+list of class ids for multi-label NoisyActions), `split` ("train" / "test"), and the class names.
+Real folders and the embedded world's go through the same code; only config paths differ.
+A video the lists name but the disk lacks is an error naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from noisyactions.label_lists import read_class_index, read_label_list
+
+
+class VideoIndexError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class VideoIndex:
+    videos: pd.DataFrame  # path, target, split
+    classes: list[str]
+    multi_label: bool = False
+
+    def split(self, name: str) -> pd.DataFrame:
+        return self.videos[self.videos["split"] == name].reset_index(drop=True)
+
+
+def _require(paths: list[Path], listed_in: Path) -> None:
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise VideoIndexError(f"{missing[0]} is listed in {listed_in} but does not exist ({len(missing)} missing)")
+
+
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise VideoIndexError(f"{path} does not exist")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def ucf_style_index(videos_root: Path, lists_root: Path, split: int = 1) -> VideoIndex:
+    """UCF101's ucfTrainTestlist (and the authors' HMDB51 lists in that format): classInd ids, 1-based,
+    not sorted folder names (they differ for 4 UCF101 classes). Labels come from the folder in the
+    list, so UCF101's HandstandPushups folder holding v_HandStandPushups_* files is read right."""
+    class_ind = _lines(lists_root / "classInd.txt")
+    ids = {}
+    for number, line in enumerate(class_ind, start=1):
+        index, _, name = line.partition(" ")
+        if not index.isdigit() or not name:
+            raise VideoIndexError(f"{lists_root / 'classInd.txt'}:{number}: expected '<id> <class>', got {line!r}")
+        ids[name] = int(index) - 1
+    rows = []
+    for kind, list_name in (("train", f"trainlist0{split}.txt"), ("test", f"testlist0{split}.txt")):
+        list_path = lists_root / list_name
+        for number, line in enumerate(_lines(list_path), start=1):
+            relative = line.rsplit(" ", 1)[0] if kind == "train" or re.search(r" \d+$", line) else line
+            folder = relative.split("/")[0]
+            if folder not in ids:
+                raise VideoIndexError(f"{list_path}:{number}: class folder {folder!r} is not in classInd.txt")
+            if kind == "train" and int(line.rsplit(" ", 1)[1]) - 1 != ids[folder]:
+                raise VideoIndexError(f"{list_path}:{number}: label {line.rsplit(' ', 1)[1]} disagrees with classInd for {folder}")
+            rows.append({"path": str(videos_root / relative), "target": ids[folder], "split": kind})
+    frame = pd.DataFrame(rows)
+    _require([Path(p) for p in frame["path"]], lists_root)
+    return VideoIndex(frame, [name for name, _ in sorted(ids.items(), key=lambda kv: kv[1])])
+
+
+def hmdb51_official_index(videos_root: Path, splits_root: Path, split: int = 1) -> VideoIndex:
+    """HMDB51's testTrainMulti_7030_splits: <class>_test_split<k>.txt, tag 1 = train, 2 = test, 0 = unused.
+    Classes are numbered in sorted order of their names (HMDB51 publishes no class index)."""
+    files = sorted(splits_root.glob(f"*_test_split{split}.txt"))
+    if not files:
+        raise VideoIndexError(f"{splits_root} has no *_test_split{split}.txt files")
+    classes = sorted(f.name[: -len(f"_test_split{split}.txt")] for f in files)
+    rows = []
+    for target, name in enumerate(classes):
+        list_path = splits_root / f"{name}_test_split{split}.txt"
+        for number, line in enumerate(_lines(list_path), start=1):
+            parts = line.split()
+            if len(parts) != 2 or parts[1] not in {"0", "1", "2"}:
+                raise VideoIndexError(f"{list_path}:{number}: expected '<file>.avi <0|1|2>', got {line!r}")
+            if parts[1] != "0":
+                rows.append({"path": str(videos_root / name / parts[0]), "target": target, "split": "train" if parts[1] == "1" else "test"})
+    frame = pd.DataFrame(rows)
+    _require([Path(p) for p in frame["path"]], splits_root)
+    return VideoIndex(frame, classes)
+
+
+def curated_index(root: Path) -> VideoIndex:
+    """The curated set (the Kinetics-subset stand-in): train.csv and val.csv with `path,label`."""
+    rows = []
+    for kind, name in (("train", "train.csv"), ("test", "val.csv")):
+        path = root / name
+        if not path.is_file():
+            raise VideoIndexError(f"{path} does not exist")
+        with open(path, newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.DictReader(handle), start=2):
+                if not row.get("path") or not row.get("label"):
+                    raise VideoIndexError(f"{path}:{number}: needs path and label, got {row}")
+                rows.append({"path": str(root / row["path"]), "label": row["label"], "split": kind})
+    frame = pd.DataFrame(rows)
+    classes = sorted(frame["label"].unique())
+    frame["target"] = frame["label"].map({c: k for k, c in enumerate(classes)})
+    _require([Path(p) for p in frame["path"]], root)
+    return VideoIndex(frame[["path", "target", "split"]], classes)
+
+
+def noisyactions_index(table: pd.DataFrame, list_path: Path, class_index_path: Path, test_fraction: float = 0.0) -> VideoIndex:
+    """A NoisyActions split (authors' format) as multi-hot targets, with the videos the dataset table has."""
+    ids, labels = read_label_list(list_path, class_index_path)
+    classes = list(read_class_index(class_index_path).values())
+    position = {name: k for k, name in enumerate(classes)}
+    paths = dict(zip(table["photo_id"], table["video_path"]))
+    missing = [i for i in ids if not paths.get(i)]
+    if missing:
+        raise VideoIndexError(f"{list_path}: video {missing[0]} has no downloaded file in the dataset table ({len(missing)} missing)")
+    frame = pd.DataFrame({"path": [paths[i] for i in ids], "target": [[position[n] for n in row] for row in labels], "split": "train"})
+    _require([Path(p) for p in frame["path"]], list_path)
+    return VideoIndex(frame, classes, multi_label=True)

@@ -1,0 +1,165 @@
+"""The video input pipeline: clip sampling, transforms, seeking decode, failures, loaders, cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from noisyactions.video.cache import cache_video, resize_frames
+from noisyactions.video.clips import evaluation_clips, training_clip
+from noisyactions.video.dataset import ClipDataset, collate_clips
+from noisyactions.video.decode import read_all_frames
+from noisyactions.video.indexes import VideoIndexError, curated_index, hmdb51_official_index, noisyactions_index, ucf_style_index
+from noisyactions.video.reader import ClipFailure, ClipReader, read_clip
+from noisyactions.video.transforms import CROP_SCALES, EvalTransform, TrainTransform
+
+from conftest import SHARED
+
+VIDEO = {"clip_length": 16, "short_side": 128, "crop": 112, "test_clips": "windows", "test_clip_count": 3, "decode_threads": 1}
+SPLITS = SHARED / "data" / "noisyactions2m_official"
+
+
+def test_training_clips_use_a_skip_in_range_and_fit():
+    rng = np.random.default_rng(0)
+    skips = set()
+    for _ in range(200):
+        indices = training_clip(200, 16, 5, rng)
+        steps = set(np.diff(indices))
+        assert len(indices) == 16 and len(steps) == 1 and indices[-1] < 200
+        skips |= steps
+    assert skips == {1, 2, 3, 4, 5}
+    assert set(np.diff(training_clip(200, 16, 1, rng))) == {1}
+    for _ in range(50):  # (16 - 1) * 3 + 1 = 46 > 40 frames: the skip is reduced until the clip fits
+        assert set(np.diff(training_clip(40, 16, 5, rng))) <= {1, 2}
+
+
+def test_short_videos_are_padded_with_their_last_frame():
+    indices = training_clip(5, 16, 5, np.random.default_rng(0))
+    assert list(indices) == [0, 1, 2, 3, 4] + [4] * 11
+
+
+def test_test_clips_cover_every_frame():
+    windows = evaluation_clips(40, 16, "windows")
+    assert windows.shape == (3, 16) and set(windows.ravel()) == set(range(40))
+    assert list(windows[:, 0]) == [0, 16, 24]
+    assert evaluation_clips(32, 16, "windows").shape == (2, 16)
+    uniform = evaluation_clips(100, 16, "uniform", 10)
+    assert uniform.shape == (10, 16) and uniform[0, 0] == 0 and uniform[-1, -1] == 99
+
+
+def test_crops_use_the_paper_scales_and_one_box_per_clip():
+    transform = TrainTransform(128, 112)
+    rng = np.random.default_rng(1)
+    sides = {transform.parameters(128, 171, rng)[2] for _ in range(300)}
+    assert sides == {round(128 * s) for s in CROP_SCALES}
+    # Frames that differ only by brightness: the same crop and flip on every frame keeps that difference uniform.
+    base = np.random.default_rng(2).integers(0, 200, size=(48, 64, 3), dtype=np.uint8)
+    frames = np.stack([base + k for k in range(16)]).astype(np.uint8)
+    clip = transform(frames, np.random.default_rng(3))
+    assert clip.shape == (3, 16, 112, 112)
+    difference = clip[:, 1:] - clip[:, :-1]
+    assert torch.allclose(difference, difference.mean(dim=(2, 3), keepdim=True), atol=0.05)
+
+
+def test_test_transform_is_a_centre_crop():
+    frames = np.zeros((4, 128, 170, 3), dtype=np.uint8)
+    frames[:, :, 85:] = 255  # right half white
+    clip = EvalTransform(128, 112)(frames)
+    assert clip.shape == (3, 4, 112, 112)
+    assert clip[0, 0, :, :50].max() < 0 and clip[0, 0, :, 62:].min() > 0
+
+
+def test_seeking_decode_returns_exactly_the_frames(tiny_world):
+    path = next(tiny_world.web_videos.glob("*.mp4"))
+    full = read_all_frames(path)
+    reader = ClipReader()
+    for indices in (np.arange(8), np.array([7, 3, 3, 5]), np.array([6, 7])):
+        assert np.array_equal(reader.read(path, indices), full[indices])
+
+
+def test_broken_files_are_reported_not_raised(tiny_world, tmp_path):
+    data = next(tiny_world.web_videos.glob("*.mp4")).read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: len(data) // 3])
+    flipped = bytearray(data)
+    for position in np.random.default_rng(0).integers(64, len(data), 400):
+        flipped[position] ^= 0xFF
+    (tmp_path / "flipped.mp4").write_bytes(bytes(flipped))
+    reader = ClipReader()
+    for name in ("truncated.mp4", "flipped.mp4", "missing.mp4"):
+        result = reader.read(tmp_path / name, np.arange(8))
+        assert isinstance(result, ClipFailure) or result.shape[0] == 8  # never an exception
+    assert isinstance(reader.read(tmp_path / "truncated.mp4", np.arange(8)), ClipFailure)
+    assert isinstance(reader.read(tmp_path / "missing.mp4", np.arange(8)), ClipFailure)
+    good = next(tiny_world.web_videos.glob("*.mp4"))
+    videos = pd.DataFrame({"path": [str(good), str(tmp_path / "truncated.mp4")], "target": [0, 1]})
+    dataset = ClipDataset(videos, 2, {**VIDEO, "clip_length": 8, "short_side": 24, "crop": 16}, train=True)
+    batch = collate_clips([dataset[0], dataset[1]])
+    assert batch["clip"].shape == (1, 3, 8, 16, 16) and batch["failed_index"] == [1] and len(batch["failures"]) == 1
+
+
+def _placeholders(tmp_path, lists_root):
+    for list_name in ("trainlist01.txt", "testlist01.txt"):
+        for line in (lists_root / list_name).read_text().splitlines():
+            if line.strip():
+                parts = line.strip().rsplit(" ", 1)
+                relative = parts[0] if len(parts) == 2 and parts[1].isdigit() else line.strip()
+                (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / relative).touch()
+
+
+def test_real_ucf101_and_hmdb51_split_files(tmp_path):
+    if not SPLITS.exists():
+        pytest.skip(f"{SPLITS} is not here (CI and developers have ../shared beside the repository)")
+    _placeholders(tmp_path / "ucf", SPLITS / "ucf101_splits")
+    ucf = ucf_style_index(tmp_path / "ucf", SPLITS / "ucf101_splits", 1)
+    assert (len(ucf.split("train")), len(ucf.split("test"))) == (9_537, 3_783)
+    assert ucf.classes[0] == "ApplyEyeMakeup" and len(ucf.classes) == 101
+    handstand = ucf.videos[ucf.videos["path"].str.contains("v_HandStandPushups_")]
+    assert len(handstand) and set(handstand["target"]) == {ucf.classes.index("HandstandPushups")}
+    _placeholders(tmp_path / "hmdb", SPLITS / "hmdb51_splits")
+    hmdb = ucf_style_index(tmp_path / "hmdb", SPLITS / "hmdb51_splits", 1)
+    assert (len(hmdb.split("train")), len(hmdb.split("test"))) == (3_570, 1_530)
+    assert hmdb.classes[0] == "climb stairs"
+    first = sorted((tmp_path / "ucf").rglob("*.avi"))[0]
+    first.unlink()
+    with pytest.raises(VideoIndexError, match=first.name):
+        ucf_style_index(tmp_path / "ucf", SPLITS / "ucf101_splits", 1)
+
+
+def test_embedded_sets_load_through_the_same_code(tiny_config, tiny_world):
+    ucf = ucf_style_index(tiny_world.downstream("ucf101") / "UCF-101", tiny_world.downstream("ucf101") / "ucfTrainTestlist")
+    hmdb = hmdb51_official_index(tiny_world.downstream("hmdb51") / "hmdb51_org", tiny_world.downstream("hmdb51") / "testTrainMulti_7030_splits")
+    curated = curated_index(tiny_world.downstream("curated"))
+    cfg = tiny_config["world"]
+    assert len(ucf.videos) == cfg["ucf101"]["classes"] * cfg["ucf101"]["groups"] * cfg["ucf101"]["clips_per_group"]
+    assert len(hmdb.split("test")) == cfg["hmdb51"]["classes"] * cfg["hmdb51"]["test_per_class"]
+    assert len(curated.classes) == cfg["curated"]["classes"]
+    video = {**VIDEO, "clip_length": 8, "short_side": 24, "crop": 16}
+    train = ClipDataset(ucf.split("train"), len(ucf.classes), video, train=True, max_skip=1)
+    sample = train[0]
+    assert sample["clip"].shape == (3, 8, 16, 16) and int(sample["target"]) == ucf.split("train")["target"][0]
+    test = ClipDataset(hmdb.split("test"), len(hmdb.classes), {**video, "clip_length": 4}, train=False)
+    assert test[0]["clip"].shape == (2, 3, 4, 16, 16)  # 8 frames: two non-overlapping windows
+
+
+def test_noisyactions_targets_are_multi_hot(tmp_path, tiny_world):
+    videos = sorted(tiny_world.web_videos.glob("*.mp4"))[:2]
+    table = pd.DataFrame({"photo_id": [v.stem for v in videos], "video_path": [str(v) for v in videos]})
+    (tmp_path / "classInd.txt").write_text("1 juggle ball\n2 play guitar\n3 ride bike\n")
+    (tmp_path / "trainlist.txt").write_text(f"{videos[0].stem} 1|3\n{videos[1].stem} 2\n")
+    index = noisyactions_index(table, tmp_path / "trainlist.txt", tmp_path / "classInd.txt")
+    dataset = ClipDataset(index.videos, len(index.classes), {**VIDEO, "clip_length": 4, "short_side": 24, "crop": 16}, train=True, multi_label=True)
+    assert dataset[0]["target"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_the_cache_returns_the_resized_frames(tiny_world, tmp_path):
+    path = next(tiny_world.web_videos.glob("*.mp4"))
+    count = cache_video(path, tmp_path / "v.npy", 16, "frames")
+    expected = resize_frames(read_all_frames(path), 16)
+    assert count == len(expected)
+    assert np.array_equal(read_clip(tmp_path / "v.npy", np.array([0, 2, 2]), ClipReader()), expected[[0, 2, 2]])
+    cache_video(path, tmp_path / "v.mp4", 16, "video", gop=2)
+    assert read_all_frames(tmp_path / "v.mp4").shape == expected.shape
