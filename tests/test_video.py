@@ -163,3 +163,13 @@ def test_the_cache_returns_the_resized_frames(tiny_world, tmp_path):
     assert np.array_equal(read_clip(tmp_path / "v.npy", np.array([0, 2, 2]), ClipReader()), expected[[0, 2, 2]])
     cache_video(path, tmp_path / "v.mp4", 16, "video", gop=2)
     assert read_all_frames(tmp_path / "v.mp4").shape == expected.shape
+
+
+def test_video_prediction_averages_clip_softmax_and_failures_count_wrong():
+    from noisyactions.evaluation import top1_accuracy, video_prediction
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    expected = (torch.tensor([2.0, 0.0]).softmax(0) + torch.tensor([0.0, 1.0]).softmax(0)) / 2
+    assert torch.allclose(video_prediction(logits), expected)
+    assert top1_accuracy([expected, torch.tensor([0.1, 0.9])], [0, 1]) == 1.0
+    assert top1_accuracy([expected, torch.tensor([0.1, 0.9])], [0, 1], failed=2) == 0.5
