@@ -1,0 +1,115 @@
+"""Models match torchvision at width 1; every loss equals its value computed by hand; CCE-Mask's
+assignment keeps its invariants on the authors' published 25K label list."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from noisyactions.label_lists import read_label_list
+from noisyactions.training.losses import (
+    DistributionBalancedFocal, bce_loss, cce_loss, cce_mask_assignment, cce_mask_loss, focal_loss, random_single_labels,
+)
+from noisyactions.training.models import VideoResNet18, parameter_count
+
+from conftest import SHARED
+
+
+def test_parameter_counts_match_torchvision_at_width_one():
+    assert parameter_count(VideoResNet18("r3d", 400)) == 33_371_472
+    assert parameter_count(VideoResNet18("r2plus1d", 400)) == 31_505_325
+    small = VideoResNet18("r3d", 7, width=1 / 8)
+    assert parameter_count(small) < 600_000
+    assert small(torch.randn(2, 3, 8, 32, 32)).shape == (2, 7)
+    with pytest.raises(ValueError, match="r3d"):
+        VideoResNet18("resnet", 3)
+
+
+def _softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def _sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+LOGITS = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]])
+TARGETS = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def test_cce_and_cce_mask_by_hand():
+    a = [2.0, -1.0, 0.5]
+    expected = -(a[0] - math.log(sum(math.exp(v) for v in a)))
+    assert cce_loss(LOGITS[:1], torch.tensor([0])).item() == pytest.approx(expected, rel=1e-6)
+    # masking label 2 (partial): the softmax runs over labels 0 and 1 only
+    masked = -(a[0] - math.log(math.exp(a[0]) + math.exp(a[1])))
+    mask = torch.tensor([[False, False, True]])
+    assert cce_mask_loss(LOGITS[:1], torch.tensor([0]), mask).item() == pytest.approx(masked, rel=1e-6)
+
+
+def test_bce_and_focal_by_hand():
+    terms, focal = [], []
+    for z, y in zip(LOGITS.flatten().tolist(), TARGETS.flatten().tolist()):
+        p = _sigmoid(z)
+        ce = _softplus(-z) if y else _softplus(z)
+        terms.append(ce)
+        p_t = p if y else 1 - p
+        alpha_t = 0.25 if y else 0.75
+        focal.append(alpha_t * (1 - p_t) ** 2 * ce)
+    assert bce_loss(LOGITS, TARGETS).item() == pytest.approx(sum(terms) / 6, rel=1e-6)
+    assert focal_loss(LOGITS, TARGETS).item() == pytest.approx(sum(focal) / 6, rel=1e-6)
+
+
+def test_distribution_balanced_focal_by_hand():
+    counts, videos = np.array([10, 2, 5]), 20
+    alpha, beta, mu, lam, kappa, gamma = 0.1, 10.0, 0.2, 2.0, 0.05, 2.0
+    loss = DistributionBalancedFocal(counts, videos, alpha, beta, mu, lam, kappa, gamma)(LOGITS, TARGETS).item()
+    total = 0.0
+    for row in range(2):
+        positives = [j for j in range(3) if TARGETS[row, j]]
+        repeat = sum(1 / counts[j] for j in positives)
+        for i in range(3):
+            y, z = TARGETS[row, i].item(), LOGITS[row, i].item()
+            w = alpha + _sigmoid(beta * ((1 / counts[i]) / repeat - mu))
+            z = z + kappa * -math.log(videos / counts[i] - 1) / lam
+            if y:
+                ce, weighted = _softplus(-z), w * _softplus(-z)
+            else:
+                ce, weighted = _softplus(lam * z), w / lam * _softplus(lam * z)
+            total += 2 * (1 - math.exp(-ce)) ** gamma * weighted
+    assert loss == pytest.approx(total / 6, rel=1e-5)
+
+
+def test_random_single_labels_come_from_each_video():
+    labels = [[0, 3], [2], [1, 2, 3]]
+    picks = [random_single_labels(labels, np.random.default_rng(s)) for s in range(50)]
+    for video, row in enumerate(labels):
+        assert {int(p[video]) for p in picks} == set(row)
+
+
+def test_cce_mask_assignment_invariants_on_the_authors_25k_list():
+    folder = SHARED / "data" / "noisyactions2m_official" / "multilabel"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not here (CI and developers have ../shared beside the repository)")
+    _, names = read_label_list(folder / "trainlist25k.txt", folder / "classInd25k.txt")
+    vocabulary = {name: k for k, name in enumerate(sorted({n for row in names for n in row}))}
+    labels = [[vocabulary[n] for n in row] for row in names]
+    counts = np.bincount([label for row in labels for label in row], minlength=len(vocabulary))
+    threshold = counts[counts > 0].mean()
+    single, partial = cce_mask_assignment(labels, len(vocabulary), np.random.default_rng(0))
+    assert len(single) == len(labels) == 27_568
+    for video, row in enumerate(labels):
+        assert single[video] in row, "the single label is one of the video's labels"
+        assert sorted(partial[video] + [single[video]]) == sorted(set(row)) or len(set(row)) < len(row)
+        assert single[video] not in partial[video]
+    assigned = Counter(single.tolist())
+    # a label is assigned by the counter at most floor(threshold) + 1 times; random fallbacks add the rest
+    over = sum(max(0, n - (math.floor(threshold) + 1)) for n in assigned.values())
+    fallbacks = sum(all(assigned[label] > threshold for label in row) for row in labels)
+    assert over <= fallbacks
+    again, _ = cce_mask_assignment(labels, len(vocabulary), np.random.default_rng(1))
+    assert (again != single).any(), "rebuilt every epoch: another order gives another assignment"
