@@ -13,6 +13,7 @@ include: "workflow/rules/world.smk"
 include: "workflow/rules/crawl.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/video.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:

@@ -35,6 +35,7 @@ def get_final_output():
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     outputs += dataset_outputs()
     outputs += [f"{CACHE}/{name}/index.parquet" for name in CACHED_SETS]
+    outputs += list(table_files("table3").values())
     return outputs
 
 
@@ -138,3 +139,25 @@ def cache_inputs(wildcards):
         name = largest_split()
         return {"table": f"{DATASET}/noisyactions.parquet", "split": [f"results/splits/trainlist{name}.txt", f"results/splits/classInd{name}.txt"]}
     return {"world": [str(WORLD.downstream(wildcards.cached))] if config["world"]["enabled"] else []}
+
+
+# -- training ----------------------------------------------------------------------------------------
+PRETRAIN_LOSSES = ("cce", "cce_mask", "bce", "focal", "balanced_focal")
+
+
+wildcard_constraints:
+    loss="|".join(PRETRAIN_LOSSES),
+    init="scratch|" + "|".join(PRETRAIN_LOSSES),
+
+
+def pretrain_split_files():
+    name = config["training"]["pretrain"]["split"]
+    return [f"results/splits/trainlist{name}.txt", f"results/splits/classInd{name}.txt"]
+
+
+def finetune_init(wildcards):
+    """The pretrained weights a fine-tuning run starts from (none when it trains from scratch)."""
+    return [] if wildcards.init == "scratch" else [f"results/pretrain/{wildcards.init}/best.pt"]
+
+
+GPU_RESOURCES = dict(gpu=1, runtime=config["training"]["gpu_runtime_minutes"], mem_mb=config["training"]["gpu_mem_mb"])

@@ -1,0 +1,190 @@
+"""The training loop every table uses (Sec. 5), in the shape of torchvision's video reference:
+`train_one_epoch`, `evaluate`, and `fit`, which checkpoints every epoch and resumes from the last one.
+
+SGD with Nesterov momentum, a per-iteration cosine schedule, mixed precision on GPU. Everything random
+is drawn from (seed, epoch, item), so a run killed mid-way and resumed from its checkpoint ends, on a
+CPU, with the same metrics as one that was never stopped. With several GPUs under torchrun it wraps
+the model in DistributedDataParallel and shards each epoch with a DistributedSampler.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import pickle
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from noisyactions.atomic import atomic_write_bytes, atomic_write_text
+from noisyactions.evaluation import top1_accuracy, video_prediction
+from noisyactions.video.dataset import collate_clips
+
+log = logging.getLogger(__name__)
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def device_for_run() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def distributed() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, scaler, epoch: int) -> dict:
+    model.train()
+    total, batches, failed = 0.0, 0, 0
+    for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
+        failed += len(batch["failures"])
+        if "clip" not in batch:
+            continue
+        clips, targets = batch["clip"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
+        with torch.autocast(device.type, enabled=scaler is not None):
+            logits = model(clips)
+        loss = criterion(logits, targets, batch["index"])
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        total += loss.item()
+        batches += 1
+    return {"loss": total / max(batches, 1), "failed_samples": failed}
+
+
+@torch.no_grad()
+def evaluate(model, dataset, device) -> dict:
+    """Top-1 video accuracy: each video's clips are averaged; unreadable videos count as wrong."""
+    model.eval()
+    predictions, targets, failed = [], [], 0
+    for item in range(len(dataset)):
+        sample = dataset[item]
+        if "failure" in sample:
+            failed += 1
+            continue
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            logits = model(sample["clip"].to(device))
+        predictions.append(video_prediction(logits).cpu())
+        targets.append(int(sample["target"]))
+    return {"top1": top1_accuracy(predictions, targets, failed), "failed_videos": failed}
+
+
+def _save(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _write_metrics(path: Path, history: list[dict]) -> None:
+    if not history:
+        return
+    fields = list(history[0])
+    lines = io.StringIO()
+    writer = csv.DictWriter(lines, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, lines.getvalue())
+
+
+def fit(
+    model: torch.nn.Module,
+    criterion: Callable,
+    train_set,
+    out_dir: Path,
+    train: dict,
+    val_set=None,
+    on_epoch_start: Callable[[int], None] | None = None,
+) -> dict:
+    """Train for train["epochs"], resuming from out_dir/checkpoint.pt when it exists.
+
+    Writes checkpoint.pt (every epoch), metrics.csv, and best.pt (best validation top-1, or the last
+    epoch without validation). Returns the summary: best epoch and its metrics."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = device_for_run()
+    torch.manual_seed(train["seed"])
+    model.to(device)
+    if distributed():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    main_process = int(os.environ.get("RANK", 0)) == 0
+    optimizer = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=0.9, nesterov=True, weight_decay=train["weight_decay"])
+    steps_per_epoch = max(1, len(train_set) // (train["batch_size"] * int(os.environ.get("WORLD_SIZE", 1))))
+    total_steps = steps_per_epoch * train["epochs"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and train["amp"] else None
+    history, start, best = [], 0, {"epoch": -1, "top1": -1.0}
+    checkpoint_path = out_dir / "checkpoint.pt"
+    if checkpoint_path.exists():
+        try:
+            state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+            (model.module if distributed() else model).load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            if scaler is not None and state.get("scaler"):
+                scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as error:
+            raise CheckpointError(f"{checkpoint_path} cannot be resumed from ({type(error).__name__}: {error}); delete it to start over") from None
+        history, start, best = state["history"], state["epoch"] + 1, state["best"]
+        log.info("resuming from %s at epoch %d", checkpoint_path, start)
+    for epoch in range(start, train["epochs"]):
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)
+        train_set.set_epoch(epoch)
+        generator = torch.Generator().manual_seed(train["seed"] * 1000 + epoch)
+        sampler = DistributedSampler(train_set, seed=train["seed"] + epoch) if distributed() else RandomSampler(train_set, generator=generator)
+        loader = DataLoader(train_set, batch_size=train["batch_size"], sampler=sampler, num_workers=train["workers"],
+                            collate_fn=collate_clips, pin_memory=device.type == "cuda",
+                            # a last batch of one breaks BatchNorm on a 1x1x1 feature map
+                            drop_last=len(train_set) > train["batch_size"])
+        metrics = {"epoch": epoch, **train_one_epoch(model, criterion, optimizer, scheduler, loader, device, scaler, epoch),
+                   "lr": scheduler.get_last_lr()[0]}
+        if val_set is not None:
+            metrics.update({f"val_{k}": v for k, v in evaluate(model.module if distributed() else model, val_set, device).items()})
+        history.append(metrics)
+        score = metrics.get("val_top1", epoch)
+        bare = model.module if distributed() else model
+        if main_process:
+            if score >= best["top1"]:
+                best = {"epoch": epoch, "top1": score}
+                _save(out_dir / "best.pt", {"model": bare.state_dict(), "epoch": epoch, "metrics": metrics})
+            _save(checkpoint_path, {"model": bare.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                    "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "history": history, "best": best})
+            _write_metrics(out_dir / "metrics.csv", history)
+        log.info("epoch %d: %s", epoch, metrics)
+    best_metrics = history[best["epoch"]] if history and best["epoch"] >= 0 else {}
+    return {"best_epoch": best["epoch"], **best_metrics}
+
+
+def load_backbone(model: torch.nn.Module, checkpoint: Path) -> int:
+    """Load a pretrained model's weights into `model` except its classifier (`fc.*`); fail loudly when
+    not every backbone tensor loads (a silent zero-match load is the classic fine-tuning bug)."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+    except (OSError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as error:
+        raise CheckpointError(f"{checkpoint}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    matched = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
+    if len(matched) != len(own):
+        missing = sorted(set(own) - set(matched))
+        raise CheckpointError(f"{checkpoint}: {len(matched)} of {len(own)} backbone tensors load into the model (first missing: {missing[:3]}); "
+                              "were both trained with the same model and width?")
+    model.load_state_dict(matched, strict=False)
+    return len(matched)
+

@@ -1,0 +1,13 @@
+"""Snakemake entry point: Table 3, the paper's accuracies beside ours."""
+
+from pathlib import Path
+
+import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
+
+from noisyactions.logs import log_to_file
+from noisyactions.training.run import table3
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
+with log_to_file(sm.log[0]):
+    results = {Path(p).parent.name: Path(p) for p in sm.input}
+    table3(results, sm.params.scale, {k: Path(v) for k, v in sm.output.items()})
