@@ -1,13 +1,16 @@
-"""Snakemake entry point: pretrain on the NoisyActions split with one loss of Sec. 4.1."""
+"""Snakemake entry point: pretrain on the NoisyActions split with one loss of Sec. 4.1 (all visible GPUs)."""
 
 from pathlib import Path
 
 import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
 
 from noisyactions.logs import log_to_file
-from noisyactions.training.run import pretrain
+from noisyactions.training.launch import launch
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
 with log_to_file(sm.log[0]):
-    split_list, class_index = (Path(p) for p in sm.input.split)
-    pretrain(sm.wildcards.loss, Path(sm.input.table), split_list, class_index, Path(sm.input.cache), sm.params.video, sm.params.training, Path(sm.output.best).parent)
+    split_list, class_index = sm.input.split
+    out_dir = Path(sm.output.best).parent
+    arguments = dict(loss=sm.wildcards.loss, table=sm.input.table, split_list=split_list, class_index=class_index, cache_index=sm.input.cache,
+                     video=sm.params.video, training=sm.params.training, out_dir=str(out_dir))
+    launch("pretrain", arguments, ["table", "split_list", "class_index", "cache_index", "out_dir"], out_dir / "job.json")

@@ -80,3 +80,27 @@ def test_dataset_and_model_class_counts_must_agree(tiny_world, tmp_path):
     training = {**TRAIN, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
     with pytest.raises(ValueError, match="classes.txt has 1 classes"):
         finetune(None, tmp_path / "index.parquet", tmp_path / "classes.txt", GEOMETRY, training, tmp_path / "run", tmp_path / "result.json")
+
+
+def test_distributed_training_under_torchrun_on_two_cpu_processes(tiny_world, tmp_path):
+    """The DistributedDataParallel path `fit` takes under torchrun (gloo on CPU here, NCCL on GPUs)."""
+    import json
+    import os
+    import subprocess
+
+    from noisyactions.training.launch import REPO_ROOT, torchrun_command
+
+    index = _ucf(tiny_world).videos.assign(target=lambda f: f["target"].map(lambda t: [int(t)]), cached=None, frames=0, status="ok")
+    index.to_parquet(tmp_path / "index.parquet")
+    (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in _ucf(tiny_world).classes))
+    training = {**TRAIN, "epochs": 2, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 2}}
+    job = {"function": "finetune", "paths": ["cache_index", "classes_file", "out_dir", "result"], "arguments": {
+        "pretrained": None, "cache_index": str(tmp_path / "index.parquet"), "classes_file": str(tmp_path / "classes.txt"),
+        "video": GEOMETRY, "training": training, "out_dir": str(tmp_path / "run"), "result": str(tmp_path / "result.json")}}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(torchrun_command(tmp_path / "job.json", 2), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["best_epoch"] in (0, 1) and 0 <= result["val_top1"] <= 1
+    assert list(pd.read_csv(tmp_path / "run" / "metrics.csv")["epoch"]) == [0, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,8 @@ def finetune(pretrained: Path | None, cache_index: Path, classes_file: Path, vid
     summary = fit(model, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
                   {**training, **training["finetune"]}, val_set=val_set)
     summary.update(pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded)
-    atomic_write_text(result, json.dumps(summary, indent=2) + "\n")
+    if int(os.environ.get("RANK", 0)) == 0:
+        atomic_write_text(result, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
