@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from noisyactions.training.models import VideoResNet18, parameter_count  # noqa: E402
+from noisyactions.training.step import backward_and_step  # noqa: E402
 
 
 def measure(kind: str, width: float, batch: int, frames: int, side: int, device: torch.device, amp: bool, steps: int) -> float:
@@ -34,14 +35,7 @@ def measure(kind: str, width: float, batch: int, frames: int, side: int, device:
     def step():
         with torch.autocast(device.type, enabled=amp):
             loss = torch.nn.functional.cross_entropy(model(clips), targets)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        backward_and_step(loss, optimizer, scaler)
 
     for _ in range(3):
         step()

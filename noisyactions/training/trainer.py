@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from noisyactions.atomic import atomic_write_bytes, atomic_write_text
 from noisyactions.evaluation import top1_accuracy, video_prediction
+from noisyactions.training.step import backward_and_step
 from noisyactions.video.dataset import collate_clips
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,7 @@ def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, de
         with torch.autocast(device.type, enabled=scaler is not None):
             logits = model(clips)
         loss = criterion(logits, targets, batch["index"])
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        backward_and_step(loss, optimizer, scaler)
         scheduler.step()
         total += loss.item()
         batches += 1
