@@ -218,3 +218,25 @@ def test_authors_published_id_list_plans_with_its_labels():
     labelled = {row["photo_id"]: row for row in plan.to_pylist() if row["photo_id"] == "4150867360"}
     assert labelled["4150867360"]["concepts"] == sorted(["pond", "Pond"]), "labels are case-sensitive names from classInd"
     assert labelled["4150867360"]["secret"] == "", "an id list has no secrets: getInfo goes without one"
+
+
+def test_id_list_mode_crawls_the_listed_videos(tiny_config, tiny_world, tmp_path):
+    """crawl.mode: ids, as a user rebuilding the published splits runs it (here against the world)."""
+    from conftest import free_port
+    from noisyactions.crawl.run import crawl_one_shard, plan_crawl
+
+    rows = pq.read_table(tiny_world.web_metadata).slice(0, 3).to_pylist()
+    (tmp_path / "classInd.txt").write_text("1 juggle ball\n2 play guitar\n")
+    (tmp_path / "trainlist.txt").write_text("".join(f"{r['photo_id']} 1|2\n" for r in rows) + "1234 2\n")
+    world = {**tiny_config["world"], "root": str(tiny_world.root)}
+    flickr = {**tiny_config["flickr"], "server": {**tiny_config["flickr"]["server"], "port": free_port()}}
+    crawl = {**tiny_config["crawl"], "mode": "ids", "ids_file": str(tmp_path / "trainlist.txt"), "ids_class_index": str(tmp_path / "classInd.txt"),
+             "max_calls_per_hour": None, "backoff_base_seconds": 0.001}
+    plan_crawl(flickr, world, crawl, None, tmp_path / "plan", tmp_path / "search_stats.json", tmp_path / "search.jsonl")
+    plan = tmp_path / "plan" / "shard-00000.parquet"
+    crawl_one_shard(flickr, world, crawl, plan, tmp_path / "shard.parquet", tmp_path / "shard_stats.json", tmp_path / "journal.jsonl")
+    records = {r["photo_id"]: r for r in pq.read_table(tmp_path / "shard.parquet").to_pylist()}
+    assert records["1234"]["status"] == "not_found"
+    for row in rows:
+        record = records[row["photo_id"]]
+        assert record["status"] == "ok" and record["title"] == row["title"] and record["concepts"] == ["juggle ball", "play guitar"]
