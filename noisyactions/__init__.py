@@ -5,6 +5,3 @@ benchmarks; the workflow's scripts only read paths and call these functions.
 """
 
 __version__ = "0.1.0"
-
-EMBEDDED_LABEL = "embedded synthetic world"
-"""Printed next to every number the embedded default produces, so that it is never read as the paper's."""

@@ -83,9 +83,6 @@ class Vocabulary:
     queries: pd.DataFrame
     labels: pd.DataFrame
 
-    def label_of(self) -> dict[str, str]:
-        return dict(zip(self.labels["query"], self.labels["label"]))
-
 
 def build_vocabulary(class_lists: list[dict], sentence_files: list[str]) -> Vocabulary:
     rows = []
