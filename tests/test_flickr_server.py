@@ -16,7 +16,7 @@ import yaml
 
 from noisyactions.flickr.server import EmbeddedFlickrServer
 from noisyactions.video.decode import read_all_frames
-from noisyactions.world.web import tokens
+from noisyactions.flickr.catalog import words
 
 from conftest import REPO
 
@@ -44,7 +44,7 @@ def _busiest_word(tiny_world) -> tuple[str, set[str]]:
     """A word that finds more videos than the test cap, with the ids that contain it."""
     found: dict[str, set[str]] = {}
     for row in pq.read_table(tiny_world.web_metadata).to_pylist():
-        for word in tokens(" ".join([row["title"], row["description"], " ".join(row["tags"])])):
+        for word in set(words(" ".join([row["title"], row["description"], " ".join(row["tags"])]))):
             found.setdefault(word, set()).add(row["photo_id"])
     word = max(found, key=lambda w: len(found[w]))
     return word, found[word]

@@ -11,7 +11,7 @@ import pytest
 
 from noisyactions.video.decode import read_all_frames
 from noisyactions.world.concepts import CONVENTIONS, MAX_CONCEPTS, build_concepts
-from noisyactions.world.web import tokens
+from noisyactions.flickr.catalog import words
 
 from conftest import build_world
 
@@ -80,9 +80,9 @@ def test_web_corpus_has_the_papers_kinds_of_noise(tiny_config, tiny_world):
     assert max(counts.values()) >= 3 * min(counts.values())
     # Every concept a video's text names can be found by searching its words.
     for row in rows:
-        text = tokens(" ".join([row["title"], row["description"], " ".join(row["tags"])]))
+        text = set(words(" ".join([row["title"], row["description"], " ".join(row["tags"])])))
         for index in row["text_concepts"]:
-            assert tokens(concepts[index].phrase) <= text, (row["photo_id"], concepts[index].phrase)
+            assert set(words(concepts[index].phrase)) <= text, (row["photo_id"], concepts[index].phrase)
 
 
 def test_class_lists_overlap_across_naming_conventions(tiny_config, tiny_world):

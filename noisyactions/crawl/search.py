@@ -13,8 +13,6 @@ but save no call, and search mode, id-list mode and retries build records the sa
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import logging
 import time
 from collections import Counter
@@ -28,6 +26,7 @@ from noisyactions.atomic import atomic_path
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.journal import Journal
 from noisyactions.crawl.queries import Query
+from noisyactions.flickr.catalog import parse_date
 from noisyactions.label_lists import read_label_list
 
 log = logging.getLogger(__name__)
@@ -37,14 +36,10 @@ PLAN_SCHEMA = pa.schema(
 )
 
 
-def _timestamp(date: str) -> int:
-    return calendar.timegm(dt.date.fromisoformat(date).timetuple())
-
-
 def search_query(client: FlickrClient, text: str, crawl: dict) -> dict[str, str]:
     """Every video the query finds: photo id -> secret."""
     found: dict[str, str] = {}
-    slices = [(_timestamp(crawl["min_upload_date"]), _timestamp(crawl["max_upload_date"]) + 86399)]
+    slices = [(parse_date(crawl["min_upload_date"]), parse_date(crawl["max_upload_date"]) + 86399)]
     per_page, cap = crawl["per_page"], crawl["result_cap"]
     while slices:
         low, high = slices.pop()

@@ -74,10 +74,8 @@ def read_crawl(shards: list[Path]) -> pa.Table:
 
 
 def _countries(latitude: pa.ChunkedArray, longitude: pa.ChunkedArray) -> tuple[list, list]:
-    lat = latitude.to_numpy(zero_copy_only=False)
-    lon = longitude.to_numpy(zero_copy_only=False)
-    lat = np.asarray(lat, dtype=float)
-    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(latitude.to_numpy(zero_copy_only=False), dtype=float)
+    lon = np.asarray(longitude.to_numpy(zero_copy_only=False), dtype=float)
     where = np.flatnonzero(~np.isnan(lat) & ~np.isnan(lon))
     names: list = [None] * len(lat)
     codes: list = [None] * len(lat)

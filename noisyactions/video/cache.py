@@ -21,6 +21,7 @@ from tqdm import tqdm
 from noisyactions.atomic import atomic_path
 from noisyactions.video.decode import read_all_frames
 from noisyactions.video.encode import write_video
+from noisyactions.video.reader import frame_count
 
 SUFFIX = {"frames": ".npy", "video": ".mp4"}
 
@@ -70,9 +71,10 @@ def build_cache(videos: pd.DataFrame, out_dir: Path, short_side: int, fmt: str, 
     for path in tqdm(videos["path"].tolist(), desc=f"cache {out_dir.name}", unit="video"):
         target = out_dir / cached_name(path, fmt)
         try:
-            count = len(np.load(target, mmap_mode="r")) if target.exists() and fmt == "frames" else None
-            if count is None:
+            if not target.exists():  # written atomically: an existing file is complete, resume keeps it
                 count = cache_video(Path(path), target, short_side, fmt, gop)
+            else:
+                count = len(np.load(target, mmap_mode="r")) if fmt == "frames" else frame_count(target)
             rows.append({"cached": str(target), "frames": count, "status": "ok", "error": ""})
         except Exception as error:  # noqa: BLE001 (a broken source video is recorded, not fatal)
             rows.append({"cached": None, "frames": 0, "status": "undecodable", "error": f"{type(error).__name__}: {error}"})

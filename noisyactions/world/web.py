@@ -12,14 +12,13 @@ serves it.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 
 import numpy as np
 import pyarrow as pa
 
 from noisyactions.flickr import fields
+from noisyactions.flickr.catalog import parse_date
 from noisyactions.world import geo
 from noisyactions.world.concepts import Concept
 
@@ -35,14 +34,6 @@ COMMENTS = (
     "Amazing {gerund}", "Haha brilliant", "Well done", "Beautiful shot",
 )
 VIDEO_SIZES = ("Site MP4", "Mobile MP4", "HD MP4", "Video Original")
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def tokens(text: str) -> set[str]:
-    """Lower-case alphanumeric words: what the embedded search matches queries against."""
-    return set(_WORD.findall(text.lower()))
-
-
 def _title(rng: np.random.Generator, concept: Concept, place: str, base_form: bool) -> str:
     """A title naming the concept; `base_form` allows "Learning to juggle", which a search for
     "juggling" misses, so it is used only when the description or tags name the concept too."""
@@ -88,16 +79,12 @@ def _zipf_probabilities(count: int, exponent: float, rng: np.random.Generator) -
     return weights / weights.sum()
 
 
-def _timestamp(date: str) -> int:
-    return calendar.timegm(dt.date.fromisoformat(date).timetuple())
-
-
 def generate_web_corpus(concepts: list[Concept], web: dict, seed: int) -> pa.Table:
     """One row per web video: everything Flickr would know about it, plus the truth columns."""
     rng = np.random.default_rng([seed, WEB_STREAM])
     count = web["videos"]
     label_p = _zipf_probabilities(len(concepts), web["zipf_exponent"], rng)
-    start, end = _timestamp(web["start_date"]), _timestamp(web["end_date"])
+    start, end = parse_date(web["start_date"]), parse_date(web["end_date"])
     # Flickr ids grow with upload time: draw the dates first, sort, then hand out growing ids.
     uploads = np.sort(start + (end - start) * rng.random(count) ** 0.7).astype(np.int64)
     ids = 3_000_000_000 + np.cumsum(rng.integers(1_000, 2_000_000, size=count))
