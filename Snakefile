@@ -1,4 +1,4 @@
-# noisyactions: rebuild NoisyActions2M (../shared/paper) from the raw Flickr crawl to the robustness tables.
+# noisyactions: rebuild NoisyActions2M (Sharma et al., ACM Multimedia Asia 2021) from the raw Flickr crawl to the robustness tables.
 # A table of contents: configuration, one include per stage, and the targets a user types.
 from snakemake.utils import min_version
 

@@ -1,7 +1,10 @@
 """Atomic file writes: a reader (or a resumed run) never sees half a file.
 
 Write to a temporary file in the same directory, fsync, then rename over the target; a crash leaves
-either the old file or none, never a truncated one.
+either the old file or none, never a truncated one. A SIGKILL (or a machine crash) leaves the
+temporary file too, since no cleanup runs: whoever is the only writer of a target removes what is
+left for it when it starts again (`remove_orphaned_temp_files`), so repeated kills do not pile up
+partial files.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
+
+TEMP_SUFFIX = ".tmp"
 
 
 @contextmanager
@@ -18,7 +23,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed to `path`, on error removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -37,3 +42,34 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _target_of(temp_name: str) -> str | None:
+    """'.<target>.<random>.tmp' (atomic_path's names; mkstemp's random part has no dot) -> '<target>'."""
+    if not (temp_name.startswith(".") and temp_name.endswith(TEMP_SUFFIX)):
+        return None
+    target, dot, _ = temp_name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+    return target if dot else None
+
+
+def remove_orphaned_temp_files(targets: Iterable[Path]) -> int:
+    """Remove the temporary files `atomic_path` left for these target paths; returns how many.
+
+    Only for targets nobody else is writing now (a job's own outputs, a shard's own videos): a live
+    writer's temporary file would go too. One listing per folder, however many targets.
+    """
+    by_folder: dict[Path, set[str]] = {}
+    for target in map(Path, targets):
+        by_folder.setdefault(target.parent, set()).add(target.name)
+    removed = 0
+    for folder, names in by_folder.items():
+        try:
+            listing = os.scandir(folder)
+        except FileNotFoundError:
+            continue
+        with listing:
+            for item in listing:
+                if _target_of(item.name) in names:
+                    Path(item.path).unlink(missing_ok=True)
+                    removed += 1
+    return removed

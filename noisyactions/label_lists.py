@@ -26,29 +26,47 @@ def read_class_index(path: Path) -> dict[str, str]:
     return names
 
 
-def read_label_list(list_path: Path, class_index_path: Path | None) -> tuple[list[str], list[list[str]]]:
-    """Video ids and their label names (raw indices when there is no class index)."""
-    names = read_class_index(class_index_path) if class_index_path is not None else None
-    ids, labels = [], []
+def _entries(list_path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line number, video id, label indices as written) for every non-empty line."""
+    entries = []
     for number, line in enumerate(Path(list_path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        photo_id, _, indices = line.strip().partition(" ")
+        photo_id, _, row = line.strip().partition(" ")
         if not photo_id.isdigit():
             raise LabelListError(f"{list_path}:{number}: expected a Flickr video id first, got {line!r}")
-        row = [i for i in indices.split("|") if i]
-        if names is not None:
-            unknown = [i for i in row if i not in names]
-            if unknown:
-                raise LabelListError(f"{list_path}:{number}: label index {unknown[0]} is not in {class_index_path}")
-            row = [names[i] for i in row]
-        ids.append(photo_id)
-        labels.append(row)
-    return ids, labels
+        entries.append((number, photo_id, [i for i in row.split("|") if i]))
+    return entries
+
+
+def read_label_indices(list_path: Path) -> tuple[list[str], list[list[str]]]:
+    """Video ids and their label indices as written (strings, in the list's order)."""
+    entries = _entries(list_path)
+    return [photo_id for _, photo_id, _ in entries], [row for *_, row in entries]
+
+
+def read_label_list(list_path: Path, class_index_path: Path | None) -> tuple[list[str], list[list[str]]]:
+    """Video ids and their label names (raw indices when there is no class index), each video's labels
+    in the list's order: the order the crawl found them, which CCE-Mask's label choice follows."""
+    if class_index_path is None:
+        return read_label_indices(list_path)
+    names = read_class_index(class_index_path)
+    entries = _entries(list_path)
+    for number, _, row in entries:
+        unknown = [i for i in row if i not in names]
+        if unknown:
+            raise LabelListError(f"{list_path}:{number}: label index {unknown[0]} is not in {class_index_path}")
+    return [photo_id for _, photo_id, _ in entries], [[names[i] for i in row] for *_, row in entries]
+
+
+def write_label_indices(ids: list[str], indices: list[list[str]], list_path: Path) -> None:
+    """A list in the authors' format from label indices (for lists restricted to some of their videos)."""
+    atomic_write_text(list_path, "".join(f"{i} {'|'.join(row)}\n" for i, row in zip(ids, indices)))
 
 
 def write_label_list(ids: list[str], labels: list[list[str]], list_path: Path, class_index_path: Path) -> None:
+    """Class index numbered in sorted name order; each video's labels keep their order."""
     names = sorted({label for row in labels for label in row})
     index = {name: k for k, name in enumerate(names, start=1)}
     atomic_write_text(class_index_path, "".join(f"{k} {name}\n" for name, k in index.items()))
-    atomic_write_text(list_path, "".join(f"{i} {'|'.join(str(index[label]) for label in row)}\n" for i, row in zip(ids, labels)))
+    write_label_indices(ids, [[str(index[label]) for label in row] for row in labels], list_path)

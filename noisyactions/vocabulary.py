@@ -37,20 +37,61 @@ def normalise_class_name(name: str) -> str:
     return " ".join(text.lower().split())
 
 
+# Words after which a verb form is a verb, not a noun: particles of phrasal verbs and negation
+# ("water comes out", "something does not fit").
+_VERB_PARTICLES = frozenset({"out", "up", "down", "off", "over", "away", "back", "not"})
+
+
+def _is_base_form(word: str, lemmas: dict) -> bool:
+    """The word is itself a dictionary form (of any part of speech): "saw", "rose", "dice", "left"."""
+    return any(word in forms for forms in lemmas.values())
+
+
 @lru_cache(maxsize=200_000)
-def lemmatise_word(word: str) -> str:
-    """Verbs in -ing become their base form; plural nouns their singular; anything else stays."""
+def lemmatise_word(word: str, as_verb: bool = False) -> str:
+    """One word's lemma. Class names are verb phrases over nouns, and 17 words of the paper's vocabulary
+    lemmatise differently as a noun and as a verb, so the part of speech is chosen, not guessed in a
+    fixed order:
+
+    - `as_verb` (the phrase's head verb, or a verb before a particle) and every -ing form: the verb lemma
+      ("playing" -> "play", "comes out" -> "come out");
+    - auxiliaries take their auxiliary lemma ("does" -> "do", never the noun "doe");
+    - a word whose noun and verb lemmas differ but which is itself a dictionary form stays as it is: it
+      names a thing ("circular saw", "rose", "stacking dice", "shot put", "from left to right"), and
+      lemmatising it would turn it into another word ("see", "rise", "die", "shoot", "leave");
+    - otherwise the noun lemma (plural objects: "juggling balls" -> "ball"), then the verb's, then the
+      adjective's.
+    """
     lemmas = getAllLemmas(word)
-    if word.endswith("ing") and "VERB" in lemmas:
+    if "VERB" in lemmas and (as_verb or word.endswith("ing")):
         return lemmas["VERB"][0]
+    if "AUX" in lemmas:
+        return lemmas["AUX"][0]
+    noun, verb = lemmas.get("NOUN"), lemmas.get("VERB")
+    if noun and verb and noun[0] != verb[0] and _is_base_form(word, lemmas):
+        return word
     for pos in ("NOUN", "VERB", "ADJ"):
         if pos in lemmas:
             return lemmas[pos][0]
     return word
 
 
+def _is_head_verb(word: str) -> bool:
+    """A phrase's first word is its action verb when it is an inflected verb form ("leaves home",
+    "plays") rather than a dictionary form that names a thing ("saw", "spoke", "crew")."""
+    lemmas = getAllLemmas(word)
+    return "VERB" in lemmas and not _is_base_form(word, lemmas)
+
+
+@lru_cache(maxsize=200_000)
 def lemmatise(phrase: str) -> str:
-    return " ".join(lemmatise_word(word) for word in phrase.split())
+    """An action phrase's label: the head verb lemmatised as a verb, the other words as above."""
+    words = phrase.split()
+    following = words[1:] + [""]
+    return " ".join(
+        lemmatise_word(word, as_verb=(k == 0 and _is_head_verb(word)) or after in _VERB_PARTICLES)
+        for k, (word, after) in enumerate(zip(words, following))
+    )
 
 
 def read_class_names(path: Path) -> list[str]:

@@ -141,3 +141,23 @@ def test_retry_failures_fetches_only_what_failed(clean_crawl, tmp_path, port):
     unchanged = [name for name, data in shard_before.items() if b"failed" not in data]
     for name in unchanged:
         assert (tmp_path / "results" / "crawl" / "metadata" / name).read_bytes() == shard_before[name]
+
+
+def test_changed_queries_replan_from_the_new_queries_only(tmp_path, port):
+    """`snakemake crawl_plan` after crawl.queries changed from three classes to two others: the
+    plan holds only what the two find, as a fresh crawl's would (the search journal is kept)."""
+    (tmp_path / "first.txt").write_text("PlayingGuitar\nJugglingBalls\nRidingBike\n")
+    (tmp_path / "second.txt").write_text("Breaststroke\nThrowDiscus\n")
+
+    def plan(query_file):
+        config = write_overrides(tmp_path, port, crawl={"queries": [{"path": query_file}]})
+        snakemake("crawl_plan", "--cores", "1", "--configfile", str(TINY_CONFIG), config, workdir=tmp_path)
+        shards = sorted((tmp_path / "results" / "crawl" / "plan").glob("*.parquet"))
+        return [row for shard in shards for row in pq.read_table(shard).to_pylist()]
+
+    first = plan("first.txt")
+    assert {c for row in first for c in row["concepts"]} == {"playing guitar", "juggling balls", "riding bike"}
+    second = plan("second.txt")
+    assert second and {c for row in second for c in row["concepts"]} <= {"breaststroke", "throw discus"}
+    (tmp_path / "results" / "crawl" / "journal" / "search.jsonl").unlink()
+    assert plan("second.txt") == second, "the same plan as a crawl that never searched the first queries"

@@ -4,6 +4,9 @@ where it exists (../shared/data), the tiny embedded world for the rest."""
 from __future__ import annotations
 
 import glob
+import json
+import shutil
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -13,12 +16,17 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from lemminflect import getAllLemmas
+
+from noisyactions.crawl.records import RECORD_SCHEMA, empty_record
 from noisyactions.dataset import figures
-from noisyactions.dataset.splits import richness_ranking
-from noisyactions.dataset.statistics import dataset_statistics, label_statistics
+from noisyactions.dataset.comparison import our_row
+from noisyactions.dataset.entities import classify_entities
+from noisyactions.dataset.splits import richness_ranking, richness_splits
+from noisyactions.dataset.statistics import dataset_statistics, label_statistics, statistic_denominators
 from noisyactions.dataset.table import DatasetError, build_dataset_table
-from noisyactions.label_lists import read_class_index, read_label_list
-from noisyactions.vocabulary import build_vocabulary, lemmatise, normalise_class_name
+from noisyactions.label_lists import read_class_index, read_label_list, write_label_list
+from noisyactions.vocabulary import build_vocabulary, lemmatise, normalise_class_name, read_class_names
 
 from conftest import SHARED, TINY_CONFIG, free_port, snakemake
 
@@ -40,6 +48,50 @@ def test_lemmatised_labels_merge_spellings():
     assert lemmatise("playing guitar") == lemmatise("play guitar") == "play guitar"
     assert lemmatise("juggling balls") == "juggle ball"
     assert normalise_class_name("1: bend/bow (at the waist)".split(": ", 1)[1]) == "bend bow"
+
+
+# The 17 words of the paper's twelve class lists whose noun and verb lemmas differ (besides -ing forms,
+# which are always verbs), each in a class name it occurs in, and the label that name must get.
+AMBIGUOUS_WORDS = {
+    "bit": ("tearing something just a little bit", "tear something just a little bit"),
+    "cleft": ("cleft", "cleft"),
+    "clothes": ("folding clothes", "fold clothes"),
+    "comes": ("twisting something wet until water comes out", "twist something wet until water come out"),
+    "crew": ("crew", "crew"),
+    "dice": ("stacking dice", "stack dice"),
+    "does": ("failing to put something into something because something does not fit",
+             "fail to put something into something because something do not fit"),
+    "dove": ("stock dove", "stock dove"),
+    "goggles": ("goggles", "goggles"),
+    "left": ("pulling something from left to right", "pull something from left to right"),
+    "moped": ("moped", "moped"),
+    "rose": ("rose", "rose"),
+    "saw": ("using circular saw", "use circular saw"),
+    "scissors": ("rock scissors paper", "rock scissors paper"),
+    "shot": ("shot put", "shot put"),
+    "spoke": ("spoke", "spoke"),
+    "stove": ("wood burning stove", "wood burn stove"),
+}
+
+
+def test_words_with_different_noun_and_verb_lemmas_get_the_right_one():
+    for word, (phrase, label) in AMBIGUOUS_WORDS.items():
+        assert word in phrase.split() and lemmatise(phrase) == label, (word, lemmatise(phrase))
+    # The head verb of an action phrase is a verb even where a noun lemma exists ("lives" -> "life").
+    assert lemmatise("lives on a boat") == "live on a boat" and lemmatise("saving lives") == "save life"
+    assert lemmatise("turning the camera left while filming something") == "turn the camera left while film something"
+
+
+def test_the_ambiguous_words_are_those_of_the_papers_vocabulary():
+    need(CLASS_VOCAB)
+    words = {w for name in DATASETS for raw in read_class_names(CLASS_VOCAB / f"{name}{'.json' if name == 'hvu' else '.txt'}")
+             for w in normalise_class_name(raw).split()}
+    ambiguous = set()
+    for word in words:
+        lemmas = getAllLemmas(word)
+        if "NOUN" in lemmas and "VERB" in lemmas and lemmas["NOUN"][0] != lemmas["VERB"][0] and not word.endswith("ing"):
+            ambiguous.add(word)
+    assert ambiguous == set(AMBIGUOUS_WORDS)
 
 
 def test_vocabulary_of_the_papers_datasets():
@@ -101,7 +153,12 @@ def test_table2_is_computed_from_the_table(built):
     assert ours["Total # videos with tags"] == str(int((tags > 0).sum()))
     assert ours["Total number of Countries"] == str(pc.count_distinct(table["country"].drop_null()).as_py())
     assert ours["Average # Entities per video"] != "not computed"
-    assert "embedded synthetic world" in (built / "results" / "tables" / "table2.md").read_text()
+    caption = (built / "results" / "tables" / "table2.md").read_text().splitlines()[0]
+    assert "embedded synthetic world" in caption
+    with_comments = int((pc.list_value_length(table["comments"]).to_numpy() > 0).sum())
+    assert f"Average # tags per video, the {int((tags > 0).sum()):,} videos with tags" in caption
+    assert f"Average # comments per video, the {with_comments:,} videos with comments" in caption
+    assert f"Average # Entities per video, all {table.num_rows:,} videos" in caption
 
 
 def test_table1_has_the_papers_rows_and_ours(built):
@@ -141,17 +198,42 @@ def test_splits_are_the_richest_and_nested(built, tiny_config):
     ids = table["photo_id"].to_pylist()
     assert set(small) == {ids[i] for i in order[: sizes["25k"]]}
     by_id = dict(zip(ids, table["labels"].to_pylist()))
-    assert all(sorted(labels) == by_id[i] for i, labels in zip(small, small_labels))
+    assert all(labels == by_id[i] for i, labels in zip(small, small_labels)), "each video's labels keep the table's order"
 
 
-def test_official_splits_are_checked_copies(tmp_path):
-    need(OFFICIAL)
-    from noisyactions.dataset.run import splits
+def test_official_splits_end_to_end_with_2_percent_missing(built, tiny_config, tmp_path):
+    """`snakemake splits cache` with dataset.splits.source: official on the tiny crawl, the lists naming
+    2% of videos this crawl does not have: they are skipped and counted, the cache holds the rest."""
+    workdir = tmp_path / "work"
+    shutil.copytree(built, workdir, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    table = pq.read_table(workdir / "results" / "dataset" / "noisyactions.parquet")
+    rows = [(i, labels) for i, labels in zip(table["photo_id"].to_pylist(), table["labels"].to_pylist()) if labels][:49]
+    rows.append(("99999999999", rows[0][1]))  # listed, never crawled: 1 of 50 = 2% of the 100K, 1 of 25 of the 25K
+    lists = workdir / "official"
+    for name, count in (("100k", 50), ("25k", 25)):
+        write_label_list([i for i, _ in rows[-count:]], [labels for _, labels in rows[-count:]], lists / f"trainlist{name}.txt", lists / f"classInd{name}.txt")
+    min_videos = tiny_config["dataset"]["min_videos_per_class"]
+    per_label = Counter(label for _, labels in rows[:-1] for label in set(labels))
+    dropped = {name: sum(not any(per_label[label] > min_videos for label in labels) for _, labels in rows[-count:-1]) for name, count in (("100k", 50), ("25k", 25))}
 
-    splits(tmp_path / "unused.parquet", {"source": "official", "sizes": {"25k": 1, "100k": 1}, "official": {"root": str(OFFICIAL), "url": None}}, tmp_path / "out")
-    assert (tmp_path / "out" / "trainlist100k.txt").read_bytes() == (OFFICIAL / "trainlist100k.txt").read_bytes()
-    with pytest.raises(FileNotFoundError, match="dataset.splits.official.root"):
-        splits(tmp_path / "x", {"source": "official", "sizes": {"1m": 1}, "official": {"root": str(OFFICIAL), "url": "u"}}, tmp_path / "o2")
+    def run(max_missing, check=True):
+        config = yaml.safe_load((workdir / "overrides.yaml").read_text())
+        config["dataset"] = {"splits": {"source": "official", "official": {"root": str(lists), "url": None, "max_missing_fraction": max_missing}}}
+        (workdir / "official.yaml").write_text(yaml.safe_dump(config))
+        return snakemake("splits", "cache", "--cores", "2", "--configfile", str(TINY_CONFIG), str(workdir / "official.yaml"), workdir=workdir, check=check)
+
+    run(0.05)
+    report = {row["split"]: row for row in json.loads((workdir / "results" / "splits" / "coverage.json").read_text())["splits"]}
+    for name, listed in (("100k", 50), ("25k", 25)):
+        assert (report[name]["listed"], report[name]["found"], report[name]["missing"]) == (listed, listed - 1, 1)
+        assert report[name]["dropped_by_label_rule"] == dropped[name] and report[name]["kept"] == listed - 1 - dropped[name]
+    cached = pq.read_table(workdir / "results" / "cache" / "noisyactions" / "index.parquet")
+    assert cached.num_rows == report["100k"]["kept"] and set(cached["status"].to_pylist()) == {"ok"}
+    assert "| 100k |" in (workdir / "results" / "splits" / "coverage.md").read_text()
+
+    failed = run(0.01, check=False)
+    assert failed.returncode != 0
+    assert "trainlist25k.txt: 1 of 25 listed videos (4.00%)" in (workdir / "logs" / "dataset" / "splits.log").read_text()
 
 
 def test_bad_crawl_input_names_the_shard_and_row(built, tmp_path):
@@ -171,6 +253,47 @@ def test_bad_crawl_input_names_the_shard_and_row(built, tmp_path):
     pq.write_table(table.slice(0, 0), empty)
     with pytest.raises(DatasetError, match="no video with status ok"):
         build_dataset_table([empty], {}, 0)
+
+
+def _crawl_shard(path, rows):
+    """A metadata shard in the crawl's record schema: (photo_id, concepts, sentences) per ok video."""
+    records = []
+    for k, (photo_id, concepts, sentences) in enumerate(rows):
+        record = empty_record(photo_id, concepts, sentences, "ok", "")
+        record.update(title=f"video {k}", description="", duration=30 + k, date_upload=1_300_000_000 + k, comment_count=0)
+        records.append(record)
+    pq.write_table(pa.Table.from_pylist(records, schema=RECORD_SCHEMA), path)
+    return path
+
+
+def test_videos_found_only_by_sentences_stay_without_class_labels(tmp_path):
+    sentence = "a man is playing a guitar on the beach"
+    shard = _crawl_shard(tmp_path / "shard-00000.parquet", [
+        ("11", ["ride bike", "playing guitar", "play guitar"], []),
+        ("12", ["play guitar"], []),
+        ("13", ["ride bike"], []),
+        ("14", [], [sentence]),                # found only by a sentence query
+        ("15", ["rare thing"], []),            # its only class has too few videos: dropped
+        ("16", ["rare other"], [sentence]),    # its only class has too few videos, but it has a sentence
+    ])
+    table = build_dataset_table([shard], {}, min_videos=1)
+    rows = {r["photo_id"]: r for r in table.select(["photo_id", "labels", "sentences"]).to_pylist()}
+    assert set(rows) == {"11", "12", "13", "14", "16"}
+    assert rows["11"]["labels"] == ["ride bike", "play guitar"], "labels keep the crawl's order, repeats dropped"
+    assert rows["14"] == {"photo_id": "14", "labels": [], "sentences": [sentence]} and rows["16"]["labels"] == []
+    assert label_statistics(table) == {"videos": 5, "labelled_videos": 3, "labels": 2, "labels_per_video": 4 / 3}
+    assert "the 3 videos with a class label (not the 2 found only by sentence queries)" in statistic_denominators(table)["Average # labels per Video"]
+    assert our_row(table, "test")[2] == "5"
+    assert set(richness_splits(table, {"all": 3}, ["title"])["all"][0]) == {"11", "12", "13"}
+    with pytest.raises(ValueError, match="dataset has 3 videos with a class label"):
+        richness_splits(table, {"too many": 4}, ["title"])
+
+
+def test_a_meaningless_title_gets_no_entity_type(tiny_config):
+    table = pa.table({"photo_id": ["1", "2", "3"], "title": ["IMG_2034.MOV", "Video 12", "Playing guitar on the beach with my dog"],
+                      "concepts": [[], [], ["play guitar"]]})
+    found = classify_entities(table, tiny_config["dataset"]["entities"])["entities"].to_pylist()
+    assert found[0] == [] and found[1] == [] and len(found[2]) >= 1, found
 
 
 def test_statistics_handle_missing_values():

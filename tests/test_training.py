@@ -1,5 +1,5 @@
-"""The trainer: resumes to the same metrics, refuses bad checkpoints and mismatched classes; Table 3
-builds end to end on the tiny world."""
+"""The trainer: resumes to the same metrics, refuses bad checkpoints and mismatched classes, keeps the
+configured batch global under torchrun, and measures accuracy over the whole test list."""
 
 from __future__ import annotations
 
@@ -8,19 +8,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from noisyactions.training import run
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.run import finetune
-from noisyactions.training.trainer import CheckpointError, fit, load_backbone
+from noisyactions.training.trainer import CheckpointError, batch_per_process, fit, load_backbone
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import ucf_style_index
 
-GEOMETRY = {"clip_length": 4, "short_side": 20, "crop": 16, "test_clips": "windows", "test_clip_count": 2, "decode_threads": 1, "max_skip": 1}
+GEOMETRY = {"clip_length": 4, "short_side": 20, "crop": 16, "test_clips": "windows", "test_clip_count": 2, "decode_threads": 1, "max_skip": 1,
+            "cache": {"use_partial": True}}
 TRAIN = {"epochs": 3, "batch_size": 4, "lr": 0.03, "weight_decay": 0.0, "amp": False, "workers": 0, "seed": 5}
 
 
 def _ucf(tiny_world):
     root = tiny_world.downstream("ucf101")
     return ucf_style_index(root / "UCF-101", root / "ucfTrainTestlist")
+
+
+def _cached_index(tiny_world) -> pd.DataFrame:
+    """UCF101 as a cache index whose rows point at the source files (every status ok)."""
+    return _ucf(tiny_world).videos.assign(target=lambda f: f["target"].map(lambda t: [int(t)]), cached=None, frames=0, status="ok")
 
 
 def _run(tiny_world, out_dir, stop_before_epoch=None):
@@ -70,7 +77,7 @@ def test_backbone_loading_fails_loudly_on_a_mismatch(tmp_path):
 
 
 def test_dataset_and_model_class_counts_must_agree(tiny_world, tmp_path):
-    index = _ucf(tiny_world).videos.assign(target=lambda f: f["target"].map(lambda t: [int(t)]), cached=None, frames=0, status="ok")
+    index = _cached_index(tiny_world)
     index.to_parquet(tmp_path / "index.parquet")
     (tmp_path / "classes.txt").write_text("only_one_class\n")
     training = {**TRAIN, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
@@ -79,14 +86,16 @@ def test_dataset_and_model_class_counts_must_agree(tiny_world, tmp_path):
 
 
 def test_distributed_training_under_torchrun_on_two_cpu_processes(tiny_world, tmp_path):
-    """The DistributedDataParallel path `fit` takes under torchrun (gloo on CPU here, NCCL on GPUs)."""
+    """The DistributedDataParallel path `fit` takes under torchrun (gloo on CPU here, NCCL on GPUs):
+    training.batch_size is the global batch, split between the processes, so the optimiser takes as many
+    steps over as many clips as in a single process."""
     import json
     import os
     import subprocess
 
-    from noisyactions.training.launch import REPO_ROOT, torchrun_command
+    from noisyactions.training.launch import REPO_ROOT, run_job, torchrun_command
 
-    index = _ucf(tiny_world).videos.assign(target=lambda f: f["target"].map(lambda t: [int(t)]), cached=None, frames=0, status="ok")
+    index = _cached_index(tiny_world)
     index.to_parquet(tmp_path / "index.parquet")
     (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in _ucf(tiny_world).classes))
     training = {**TRAIN, "epochs": 2, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 2}}
@@ -99,4 +108,67 @@ def test_distributed_training_under_torchrun_on_two_cpu_processes(tiny_world, tm
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["best_epoch"] in (0, 1) and 0 <= result["val_top1"] <= 1
-    assert list(pd.read_csv(tmp_path / "run" / "metrics.csv")["epoch"]) == [0, 1]
+    two = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    assert list(two["epoch"]) == [0, 1]
+
+    single = {**job["arguments"], "out_dir": str(tmp_path / "single"), "result": str(tmp_path / "single.json")}
+    run_job({**job, "arguments": single})
+    one = pd.read_csv(tmp_path / "single" / "metrics.csv")
+    scheduler_steps = [torch.load(tmp_path / name / "checkpoint.pt", weights_only=False)["scheduler"]["last_epoch"] for name in ("single", "run")]
+    assert scheduler_steps[1] == scheduler_steps[0] == 2 * (9 // TRAIN["batch_size"]), "9 training videos, global batch 4, 2 epochs"
+    assert list(two["steps"]) == list(one["steps"]) == [2, 2]
+    assert list(two["clips"]) == list(one["clips"]) == [8, 8], "clips per epoch over every process: steps x the global batch"
+    assert list(one["batch_per_process"]) == [4, 4] and list(two["batch_per_process"]) == [2, 2]
+
+
+def test_the_global_batch_must_divide_among_the_processes(monkeypatch, tmp_path):
+    from noisyactions.training.launch import launch
+
+    assert batch_per_process(64, 1) == 64 and batch_per_process(64, 8) == 8
+    with pytest.raises(ValueError, match="training.batch_size = 6 is the global batch and does not divide among 4 processes"):
+        batch_per_process(6, 4)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # a job on 4 GPUs stops before torchrun starts
+    with pytest.raises(ValueError, match="does not divide among 4 processes"):
+        launch("finetune", {"training": {**TRAIN, "batch_size": 6}}, [], tmp_path / "job.json")
+    assert not (tmp_path / "job.json").exists()
+
+
+class AlwaysClassZero(torch.nn.Module):
+    """A model that predicts class 0 whatever it sees: accuracy is then the share of readable videos."""
+
+    def __init__(self, kind: str, classes: int, width: float):
+        super().__init__()
+        self.classes, self.weight = classes, torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(len(clips), self.classes)
+        logits[:, 0] = 1.0
+        return logits + 0 * self.weight
+
+
+@pytest.mark.parametrize("use_partial, correct, unreadable", [(True, 4, 2), (False, 3, 3)])
+def test_the_test_denominator_is_the_whole_test_list(tiny_world, tmp_path, monkeypatch, caplog, use_partial, correct, unreadable):
+    """Six test videos of class 0: three decodable, one decoded part-way, one the cache could not decode
+    and one whose file fails at read time. Every one is in the denominator."""
+    videos = _cached_index(tiny_world).assign(error="")
+    train = videos[videos["split"] == "train"]
+    (tmp_path / "broken.avi").write_bytes(b"not a video")
+    test = pd.concat([
+        videos[videos["split"] == "test"],
+        train.iloc[[0]].assign(status="partial", frames=6, error="decoded 6 of 8 frames"),
+        train.iloc[[1]].assign(status="undecodable", error="moov atom not found"),
+        train.iloc[[2]].assign(path=str(tmp_path / "broken.avi")),
+    ]).assign(split="test", target=lambda f: f["target"].map(lambda _: [0]))
+    undecodable_train = train.iloc[[3]].assign(status="undecodable", error="moov atom not found")
+    pd.concat([train.drop(train.index[3]), undecodable_train, test]).reset_index(drop=True).to_parquet(tmp_path / "index.parquet")
+    (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in _ucf(tiny_world).classes))
+    monkeypatch.setattr(run, "VideoResNet18", AlwaysClassZero)
+    training = {**TRAIN, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
+    geometry = {**GEOMETRY, "cache": {"use_partial": use_partial}}
+    with caplog.at_level("WARNING", logger="noisyactions.training.usable"):
+        result = finetune(None, tmp_path / "index.parquet", tmp_path / "classes.txt", geometry, training, tmp_path / "run",
+                          tmp_path / "result.json")
+    assert result["val_top1"] == pytest.approx(correct / 6)
+    assert (result["test_videos"], result["test_unreadable"], result["test_unusable_in_cache"]) == (6, unreadable, unreadable - 1)
+    assert result["test_decodable_fraction"] == pytest.approx(1 - unreadable / 6) and result["test_partial"] == 1
+    assert "training: 1 of 9 videos not usable (1 undecodable)" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +17,10 @@ from noisyactions.video.reader import ClipFailure, ClipReader, read_clip
 from noisyactions.video.transforms import CROP_SCALES, EvalTransform, TrainTransform
 
 from conftest import SHARED
+from video_files import distinct_frame, distinct_frames, encode
 
-VIDEO = {"clip_length": 16, "short_side": 128, "crop": 112, "test_clips": "windows", "test_clip_count": 3, "decode_threads": 1}
+VIDEO = {"clip_length": 16, "short_side": 128, "crop": 112, "test_clips": "windows", "test_clip_count": 3, "decode_threads": 1,
+         "cache": {"use_partial": True}}
 SPLITS = SHARED / "data" / "noisyactions2m_official"
 
 
@@ -157,9 +160,9 @@ def test_noisyactions_targets_are_multi_hot(tmp_path, tiny_world):
 
 def test_the_cache_returns_the_resized_frames(tiny_world, tmp_path):
     path = next(tiny_world.web_videos.glob("*.mp4"))
-    count = cache_video(path, tmp_path / "v.npy", 16, "frames")
+    report = cache_video(path, tmp_path / "v.npy", 16, "frames")
     expected = resize_frames(read_all_frames(path), 16)
-    assert count == len(expected)
+    assert (report.decoded, report.status) == (len(expected), "ok")
     assert np.array_equal(read_clip(tmp_path / "v.npy", np.array([0, 2, 2]), ClipReader()), expected[[0, 2, 2]])
     cache_video(path, tmp_path / "v.mp4", 16, "video", gop=2)
     assert read_all_frames(tmp_path / "v.mp4").shape == expected.shape
@@ -173,3 +176,58 @@ def test_video_prediction_averages_clip_softmax_and_failures_count_wrong():
     assert torch.allclose(video_prediction(logits), expected)
     assert top1_accuracy([expected, torch.tensor([0.1, 0.9])], [0, 1]) == 1.0
     assert top1_accuracy([expected, torch.tensor([0.1, 0.9])], [0, 1], failed=2) == 0.5
+
+
+def test_caching_holds_a_few_frames_in_memory_whatever_the_length(tmp_path):
+    """Defect 5: a video streams through the cache (decode, resize, write, frame by frame); peak
+    Python-heap memory is a few source frames for a 60- and a 180-frame 640x480 video alike."""
+    import tracemalloc
+
+    frame_bytes = 480 * 640 * 3
+    for length in (60, 180):
+        source = encode(tmp_path / f"long{length}.avi", (distinct_frame(k, 480, 640) for k in range(length)), "avi", "mpeg4", options={"g": "25", "qscale": "4"})
+        for fmt, suffix in (("frames", ".npy"), ("video", ".mp4")):
+            tracemalloc.start()
+            try:
+                cache_video(source, tmp_path / f"cached{length}{suffix}", 32, fmt)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert peak < 6 * frame_bytes, f"{fmt}, {length} frames: peak {peak / 1e6:.0f} MB, {peak / frame_bytes:.0f} source frames"
+    assert np.array_equal(np.load(tmp_path / "cached180.npy"), resize_frames(read_all_frames(source), 32))
+    assert read_all_frames(tmp_path / "cached180.mp4").shape == (180, 32, 42, 3)
+
+
+def test_streamed_frame_files_are_what_numpy_saves(tmp_path):
+    from noisyactions.video.frame_file import FrameFileWriter
+
+    frames = np.random.default_rng(0).integers(0, 255, (7, 6, 10, 3), dtype=np.uint8)
+    writer = FrameFileWriter(tmp_path / "streamed.npy")
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+    np.save(tmp_path / "saved.npy", frames)
+    assert (tmp_path / "streamed.npy").read_bytes() == (tmp_path / "saved.npy").read_bytes()
+    mixed = FrameFileWriter(tmp_path / "mixed.npy")
+    with pytest.raises(ValueError, match="frame 7"):
+        for frame in [*frames, frames[0, :4]]:
+            mixed.write(frame)
+    mixed.close()
+
+
+@pytest.mark.parametrize("known_frames", [False, True])
+def test_test_clips_come_from_one_decode_pass(tmp_path, monkeypatch, known_frames):
+    """Defect 6: all the test windows of a long-GOP video from one open and one pass, not a reopen
+    and a seek per window; the clips are the windows of a full decode."""
+    source = encode(tmp_path / "long_gop.mp4", distinct_frames(100, 48, 64), "mp4", "libx264",
+                    options={"crf": "20", "preset": "veryfast", "x264-params": "bframes=3:keyint=250:min-keyint=250:scenecut=0"})
+    full = read_all_frames(source)
+    opened, open_video = [], av.open
+    monkeypatch.setattr(av, "open", lambda *args, **kwargs: opened.append(args[0]) or open_video(*args, **kwargs))
+    videos = pd.DataFrame({"path": [str(source)], "target": [0], **({"frames": [100]} if known_frames else {})})
+    video = {**VIDEO, "short_side": 48, "crop": 48}
+    sample = ClipDataset(videos, 1, video, train=False)[0]
+    assert len(opened) == 1, f"{len(opened)} opens for one test video"
+    transform = EvalTransform(48, 48)
+    expected = torch.stack([transform(full[window]) for window in evaluation_clips(100, 16, "windows")])
+    assert sample["clip"].shape == (7, 3, 16, 48, 48) and torch.equal(sample["clip"], expected)

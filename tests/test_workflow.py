@@ -23,7 +23,17 @@ def test_lint_is_clean(tmp_path):
 
 
 def test_paper_config_builds_a_dag(tmp_path):
-    snakemake("-n", "--configfile", str(REPO / "config" / "paper.yaml"), workdir=tmp_path)
+    """On a machine with no data: the class lists and the authors' official lists are downloads, the
+    splits read the official lists and report what the crawl found of them, and the cache follows."""
+    out = snakemake("all", "-n", "--cores", "2", "--configfile", str(REPO / "config" / "paper.yaml"), workdir=tmp_path).stdout
+    official = "resources/noisyactions2m_official/multilabel"
+    for name in ("25k", "100k"):
+        for stem in ("trainlist", "classInd"):
+            assert f"output: {official}/{stem}{name}.txt" in out, f"{stem}{name}.txt is downloaded"
+    splits_job = out[out.index("rule splits:"):].split("\n\n")[0]
+    assert f"{official}/trainlist100k.txt" in splits_job and "results/splits/coverage.json" in splits_job
+    assert "results/cache/noisyactions/index.parquet" in out and "rule class_list_download:" in out
+    assert not (tmp_path / "resources").exists()
 
 
 def test_slurm_profile_resolves(tmp_path):

@@ -1,7 +1,8 @@
 """Flickr API calls the way a week-long crawl needs them: paced, retried, counted, classified.
 
 Every call goes through the stock `flickrapi` client (format parsed-json) after the shared rate
-limiter. Failures are sorted by what to do about them (../shared/reference/flickr.md):
+limiter. Failures are sorted by what to do about them (the error codes of Flickr's API documentation,
+flickr.com/services/api):
 - transient (HTTP 429 and 5xx, codes 105/201/10, timeouts, dropped connections, truncated or
   unparsable bodies): back off and retry (RetryPolicy);
 - the item is gone (codes 1, 2): `ItemUnavailable`, recorded as the video's status;

@@ -3,7 +3,8 @@
 A video is streamed to a temporary file beside its target with a size cap, every URL and redirect
 is checked against the host allowlist (a crafted URL must not make the crawler fetch from
 anywhere else), the file must decode (PyAV probe) before it is renamed into place, and each video
-ends with a status and a reason. Existing files were renamed into place complete, so resume keeps them.
+ends with a status and a reason. Existing files were renamed into place complete, so resume keeps them;
+what a killed job left half-written (its temporary files) is removed when its shard starts again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pyarrow.parquet as pq
 import requests
 from tqdm import tqdm
 
-from noisyactions.atomic import atomic_path, atomic_write_text
+from noisyactions.atomic import atomic_path, atomic_write_text, remove_orphaned_temp_files
 from noisyactions.crawl.client import http_status_reason
 from noisyactions.crawl.journal import Journal
 from noisyactions.crawl.records import OK, status_summary
@@ -81,6 +82,13 @@ class Downloader:
 
     def target(self, photo_id: str) -> Path:
         return self.root / f"{photo_id}.mp4"
+
+    def remove_partial_files(self, photo_ids: list[str]) -> None:
+        """Remove what killed downloads of these videos left half-written. Only a shard's own videos:
+        another shard's job may be writing its own right now."""
+        removed = remove_orphaned_temp_files(self.target(i) for i in photo_ids)
+        if removed:
+            log.info("removed %d partial downloads left by an interrupted run", removed)
 
     def _fetch(self, url: str, tmp: Path) -> None:
         """GET with redirects followed by hand (each hop checked), streamed under the size cap."""
@@ -145,6 +153,8 @@ class Downloader:
 def download_shard(metadata_path: Path, table_path: Path, stats_path: Path, journal: Journal, downloader: Downloader) -> dict:
     """Download every video of a metadata shard; journalled, so a killed run resumes where it stopped."""
     records = pq.read_table(metadata_path).to_pylist()
+    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
+    downloader.remove_partial_files([r["photo_id"] for r in records])
     done = {e["photo_id"]: e for e in journal.entries()}
     started = time.monotonic()
     for record in tqdm([r for r in records if r["photo_id"] not in done], desc=f"download {metadata_path.stem}", unit="video"):
@@ -175,6 +185,8 @@ def retry_failed_downloads(metadata_path: Path, table_path: Path, stats_path: Pa
     ]
     if not todo:
         return 0
+    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
+    downloader.remove_partial_files([results[i]["photo_id"] for i in todo])
     stats = json.loads(stats_path.read_text())
     started = time.monotonic()
     for i in tqdm(todo, desc=f"retry {table_path.stem}", unit="video"):

@@ -3,12 +3,21 @@ for the job's lifetime (each job has its own; the rate limit is still shared thr
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Iterator
 
 from noisyactions.crawl.credentials import Credentials
 from noisyactions.flickr.server import EmbeddedFlickrServer
 from noisyactions.world.layout import WorldLayout
+
+
+def endpoint_identity(flickr: dict, world: dict) -> str:
+    """Who answers the searches, for keying their results: the REST URL, or for the embedded server
+    the world it serves (the same world config builds the same corpus; its port changes per job)."""
+    if flickr["rest_url"]:
+        return flickr["rest_url"]
+    return "embedded world " + json.dumps(world, sort_keys=True)
 
 
 @contextmanager

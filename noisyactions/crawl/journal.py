@@ -2,6 +2,7 @@
 
 Each finished item is appended and fsynced before the step moves on, so a step killed at any
 moment (SIGKILL included) resumes from the last whole line; a half-written last line is dropped.
+A journal that outlives its step (the search's) can be rewritten to the entries still wanted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,12 @@ import json
 import os
 from pathlib import Path
 from typing import Iterator
+
+from noisyactions.atomic import atomic_path, remove_orphaned_temp_files
+
+
+def _line(entry: dict) -> bytes:
+    return json.dumps(entry, separators=(",", ":")).encode() + b"\n"
 
 
 class Journal:
@@ -32,9 +39,15 @@ class Journal:
 
     def append(self, entry: dict) -> None:
         with open(self.path, "ab") as handle:
-            handle.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+            handle.write(_line(entry))
             handle.flush()
             os.fsync(handle.fileno())
+
+    def rewrite(self, entries: list[dict]) -> None:
+        """Replace the journal by `entries`, atomically: a kill leaves the old journal or the new one."""
+        remove_orphaned_temp_files([self.path])  # of a rewrite a kill interrupted
+        with atomic_path(self.path) as tmp:
+            tmp.write_bytes(b"".join(_line(entry) for entry in entries))
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

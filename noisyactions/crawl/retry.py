@@ -1,4 +1,11 @@
-"""Retry with exponential back-off and full jitter: one policy for API calls and file downloads."""
+"""Retry with exponential back-off and full jitter: one policy for API calls and file downloads.
+
+Kept rather than tenacity, which does the same full-jitter wait (wait_random_exponential) in as many
+lines: here a failure is classified once into the reason that both decides the retry and is counted
+for the report (tenacity asks twice: its retry predicate and a before_sleep hook), the jitter comes
+from an injected random generator (tenacity draws from the global one), and running out of retries
+raises the one exception the callers turn into a `failed` status (tenacity wraps it in RetryError).
+"""
 
 from __future__ import annotations
 
@@ -35,9 +42,9 @@ class RetryPolicy:
                 reason = transient_reason(error)
                 if reason is None:
                     raise
-            self.retries[reason] += 1
             if tries == self.max_retries:
                 raise RetriesExhausted(f"{what}: {reason} after {tries + 1} attempts")
+            self.retries[reason] += 1  # counted when a retry follows: the report's retries_by_reason
             delay = self._rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**tries))
             log.info("%s: %s, retry %d in %.2fs", what, reason, tries + 1, delay)
             self._sleep(delay)

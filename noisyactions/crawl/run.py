@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from noisyactions.atomic import atomic_write_text
+from noisyactions.atomic import atomic_write_text, remove_orphaned_temp_files
 from noisyactions.crawl import search
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.credentials import read_credentials
 from noisyactions.crawl.download import DOWNLOAD_SCHEMA, Downloader, download_shard, retry_failed_downloads
-from noisyactions.crawl.endpoint import flickr_endpoint
+from noisyactions.crawl.endpoint import endpoint_identity, flickr_endpoint
 from noisyactions.crawl.journal import Journal
 from noisyactions.crawl.queries import read_queries, read_query_table, write_query_table
 from noisyactions.crawl.ratelimit import RateLimiter
@@ -37,6 +37,7 @@ def flickr_client(flickr: dict, world: dict, crawl: dict) -> Iterator[tuple[Flic
 
 
 def build_query_table(crawl: dict, out_path: Path) -> None:
+    remove_orphaned_temp_files([out_path])
     queries = read_queries(crawl["queries"])
     write_query_table(queries, out_path)
     log.info("%d queries (%d class, %d sentence) -> %s", len(queries), sum(q.kind == "class" for q in queries), sum(q.kind == "sentence" for q in queries), out_path)
@@ -44,14 +45,15 @@ def build_query_table(crawl: dict, out_path: Path) -> None:
 
 def plan_crawl(flickr: dict, world: dict, crawl: dict, queries_path: Path | None, plan_dir: Path, stats_path: Path, journal_path: Path) -> None:
     """Search every query (or read the id list) and split the videos into shard plans."""
+    remove_orphaned_temp_files([stats_path])  # each job is its outputs' only writer: what a killed run left goes
     if crawl["mode"] == "ids":
         plan = search.plan_from_id_list(Path(crawl["ids_file"]), Path(crawl["ids_class_index"]) if crawl["ids_class_index"] else None)
         stats = {"queries": 0, "calls": {}, "wall_seconds": 0.0}
     else:
-        journal = Journal(journal_path)
+        journal, queries, endpoint = Journal(journal_path), read_query_table(queries_path), endpoint_identity(flickr, world)
         with flickr_client(flickr, world, crawl) as (client, _):
-            run = search.run_searches(read_query_table(queries_path), client, crawl, journal)
-        plan, calls = search.plan_from_journal(journal)
+            run = search.run_searches(queries, client, crawl, endpoint, journal)
+        plan, calls = search.plan_from_journal(queries, crawl, endpoint, journal)
         stats = {**run, "calls": calls, "retries": dict(client.retry.retries)}
     shards = search.write_shard_plan(plan, plan_dir, crawl["shard_size"])
     stats.update(videos=plan.num_rows, shards=len(shards))
@@ -66,6 +68,7 @@ def crawl_one_shard(flickr: dict, world: dict, crawl: dict, plan_path: Path, tab
 
 
 def merge_crawl(shard_tables: list[Path], shard_stats: list[Path], search_stats: Path, label: str, table_path: Path, report_json: Path, report_md: Path) -> None:
+    remove_orphaned_temp_files([table_path, report_json, report_md])
     merge_shards(shard_tables, table_path, RECORD_SCHEMA)
     report = crawl_report(json.loads(search_stats.read_text()), [json.loads(p.read_text()) for p in shard_stats], label)
     write_report(report, report_json, report_md, "Crawl report")
@@ -82,6 +85,7 @@ def download_one_shard(flickr: dict, world: dict, crawl: dict, metadata_path: Pa
 
 
 def merge_downloads(shard_tables: list[Path], shard_stats: list[Path], label: str, table_path: Path, report_json: Path, report_md: Path) -> None:
+    remove_orphaned_temp_files([table_path, report_json, report_md])
     merge_shards(shard_tables, table_path, DOWNLOAD_SCHEMA)
     report = {"label": label, **combine_stats([json.loads(p.read_text()) for p in shard_stats])}
     write_report(report, report_json, report_md, "Download report")

@@ -4,15 +4,22 @@ Flickr serves at most `result_cap` results per query (later pages repeat earlier
 is searched per upload-date slice, halving a slice until it holds fewer results than the cap; slice
 bounds are inclusive, so the upper half starts one second after the lower half ends. A video keeps
 every query that found it: its multi-labels (`concepts` for class queries, `sentences` for
-sentence queries).
+sentence queries), in the order the queries found it (an id list keeps the list's order), so a loss
+that prefers a video's first label (CCE-Mask's `listed` order) can follow the crawl.
 
 Search asks for no extras: every field of a video comes from flickr.photos.getInfo, which the crawl
 calls for each video anyway (it is the only source of duration and place), so extras would add bytes
 but save no call, and search mode, id-list mode and retries build records the same way.
+
+Each finished search is journalled under a key of everything that decides its result (`search_key`),
+so a rerun searches only what is new or changed, and the plan is built from the current queries' own
+searches: a query removed from the config, or searched under other dates, cap or page size, is not in it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections import Counter
@@ -36,14 +43,32 @@ PLAN_SCHEMA = pa.schema(
 )
 
 
+def upload_date_range(crawl: dict) -> tuple[int, int]:
+    """The searched upload dates as inclusive Unix times: max_upload_date counts its whole day."""
+    return parse_date(crawl["min_upload_date"]), parse_date(crawl["max_upload_date"]) + 86399
+
+
+def search_parameters(crawl: dict) -> dict:
+    """Every search page's parameters but the text, the page and the date slice."""
+    return dict(media="videos", per_page=crawl["per_page"], sort="date-posted-asc")
+
+
+def search_key(text: str, crawl: dict, endpoint: str) -> str:
+    """What a search finds is decided by its text, its parameters, the date range, the result cap
+    (which decides the slicing) and who answers (`endpoint`); a journal entry is reused only for
+    the same of all of them, so a changed config searches again instead of planning stale hits."""
+    decided_by = {"text": text, **search_parameters(crawl), "upload_dates": upload_date_range(crawl), "result_cap": crawl["result_cap"], "endpoint": endpoint}
+    return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
+
+
 def search_query(client: FlickrClient, text: str, crawl: dict) -> dict[str, str]:
     """Every video the query finds: photo id -> secret."""
     found: dict[str, str] = {}
-    slices = [(parse_date(crawl["min_upload_date"]), parse_date(crawl["max_upload_date"]) + 86399)]
+    slices = [upload_date_range(crawl)]
     per_page, cap = crawl["per_page"], crawl["result_cap"]
     while slices:
         low, high = slices.pop()
-        query = dict(text=text, media="videos", per_page=per_page, sort="date-posted-asc", min_upload_date=low, max_upload_date=high)
+        query = dict(text=text, **search_parameters(crawl), min_upload_date=low, max_upload_date=high)
         first = client.call("flickr.photos.search", page=1, **query)["photos"]
         total = int(first["total"])
         if total >= cap and high > low:
@@ -61,36 +86,49 @@ def search_query(client: FlickrClient, text: str, crawl: dict) -> dict[str, str]
     return found
 
 
-def run_searches(queries: list[Query], client: FlickrClient, crawl: dict, journal: Journal) -> dict:
-    """Search each query not yet in the journal; returns this run's stats."""
-    done = {entry["query"] for entry in journal.entries()}
+def run_searches(queries: list[Query], client: FlickrClient, crawl: dict, endpoint: str, journal: Journal) -> dict:
+    """Search each query whose search (by `search_key`) is not yet in the journal; returns this run's stats."""
+    done = {entry.get("key") for entry in journal.entries()}
     started = time.monotonic()
-    todo = [q for q in queries if q.query not in done]
-    for query in tqdm(todo, desc="search queries", unit="query"):
+    todo = {search_key(q.query, crawl, endpoint): q.query for q in queries}
+    todo = {key: text for key, text in todo.items() if key not in done}
+    for key, text in tqdm(todo.items(), desc="search queries", unit="query"):
         before = Counter(client.calls)
-        hits = search_query(client, query.query, crawl)
-        journal.append({"query": query.query, "kind": query.kind, "hits": hits, "calls": dict(client.calls - before)})
+        hits = search_query(client, text, crawl)
+        journal.append({"key": key, "query": text, "hits": hits, "calls": dict(client.calls - before)})
     return {"queries": len(queries), "searched_now": len(todo), "wall_seconds": round(time.monotonic() - started, 3)}
 
 
-def plan_from_journal(journal: Journal) -> tuple[pa.Table, dict]:
-    """One row per distinct video with every query that found it; and the search stage's call counts."""
+def plan_from_journal(queries: list[Query], crawl: dict, endpoint: str, journal: Journal) -> tuple[pa.Table, dict]:
+    """One row per distinct video that the current `queries` found, with every one of them that found
+    it; and those searches' call counts. The journal is then cut down to those searches: entries of
+    queries or settings no longer configured never reach a plan, and do not pile up either."""
+    entries = list(journal.entries())
+    current = {entry["key"]: entry for entry in entries if "key" in entry}
     secrets: dict[str, str] = {}
-    labels: dict[str, tuple[set, set]] = {}
+    labels: dict[str, tuple[dict, dict]] = {}  # insertion-ordered sets: the order the queries found a video
     calls: Counter[str] = Counter()
-    for entry in journal.entries():
-        calls.update(entry["calls"])
+    used: dict[str, dict] = {}
+    for query in queries:
+        key = search_key(query.query, crawl, endpoint)
+        if key not in current:
+            raise RuntimeError(f"{journal.path}: no search of {query.query!r} with the current settings; run_searches first")
+        entry = used[key] = current[key]
         for photo_id, secret in entry["hits"].items():
             secrets[photo_id] = secret
-            concepts, sentences = labels.setdefault(photo_id, (set(), set()))
-            (concepts if entry["kind"] == "class" else sentences).add(entry["query"])
+            concepts, sentences = labels.setdefault(photo_id, ({}, {}))
+            (concepts if query.kind == "class" else sentences)[query.query] = None
+    for entry in used.values():
+        calls.update(entry["calls"])
+    if len(used) < len(entries):
+        journal.rewrite(list(used.values()))
     ids = sorted(secrets, key=int)
     table = pa.table(
         {
             "photo_id": ids,
             "secret": [secrets[i] for i in ids],
-            "concepts": [sorted(labels[i][0]) for i in ids],
-            "sentences": [sorted(labels[i][1]) for i in ids],
+            "concepts": [list(labels[i][0]) for i in ids],
+            "sentences": [list(labels[i][1]) for i in ids],
         },
         schema=PLAN_SCHEMA,
     )
@@ -100,12 +138,12 @@ def plan_from_journal(journal: Journal) -> tuple[pa.Table, dict]:
 def plan_from_id_list(ids_file: Path, class_index: Path | None) -> pa.Table:
     """The authors' published lists (noisyactions.label_lists format): their ids, their labels."""
     ids, labels = read_label_list(ids_file, class_index)
-    merged: dict[str, set[str]] = {}
+    merged: dict[str, dict[str, None]] = {}  # a video's labels in the list's order, repeats dropped
     for photo_id, row in zip(ids, labels):
-        merged.setdefault(photo_id, set()).update(row)
+        merged.setdefault(photo_id, {}).update(dict.fromkeys(row))
     ordered = sorted(merged, key=int)
     return pa.table(
-        {"photo_id": ordered, "secret": [""] * len(ordered), "concepts": [sorted(merged[i]) for i in ordered], "sentences": [[] for _ in ordered]},
+        {"photo_id": ordered, "secret": [""] * len(ordered), "concepts": [list(merged[i]) for i in ordered], "sentences": [[] for _ in ordered]},
         schema=PLAN_SCHEMA,
     )
 

@@ -3,7 +3,7 @@
 Order of writes is the contract with resume: each finished record is appended to the shard's
 journal; at the end the table is written atomically, then the stats file, which marks the shard
 done; only then is the journal removed. A rerun skips done shards and, within an interrupted
-shard, every journalled record.
+shard, every journalled record, and removes what a kill left of the shard's table and stats writes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from noisyactions.atomic import atomic_path, atomic_write_text
+from noisyactions.atomic import atomic_path, atomic_write_text, remove_orphaned_temp_files
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.fetch import fetch_video, play_url_base
 from noisyactions.crawl.journal import Journal
@@ -46,6 +46,7 @@ def crawl_shard(plan_path: Path, table_path: Path, stats_path: Path, journal: Jo
         log.info("%s is done; skipping", table_path)
         return json.loads(stats_path.read_text())
     plan = pq.read_table(plan_path).to_pylist()
+    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
     entries = {e["record"]["photo_id"]: e for e in journal.entries()}
     calls: Counter[str] = Counter()
     wall = 0.0
@@ -77,6 +78,7 @@ def retry_failed(table_path: Path, stats_path: Path, client: FlickrClient, video
     failed = [i for i, r in enumerate(records) if r["status"] == RETRYABLE]
     if not failed:
         return 0
+    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
     stats = json.loads(stats_path.read_text())
     base = play_url_base(rest_url)
     started, before = time.monotonic(), Counter(client.calls)

@@ -33,16 +33,20 @@ def save(figure: plt.Figure, pdf_path: Path, png_path: Path) -> None:
 
 
 def figure1_label_distribution(table: pa.Table, scale: str) -> plt.Figure:
-    """Videos per label, ranked, and labels per video, on log10 scales (paper Figure 1)."""
+    """Videos per label, ranked, and labels per labelled video, on log10 scales (paper Figure 1); videos
+    found only by sentence queries have no label and are counted in the title, not the bars."""
     counts = pc.value_counts(pc.list_flatten(table["labels"]))
     per_label = np.sort(counts.field("counts").to_numpy())[::-1]
-    per_video = pc.list_value_length(table["labels"]).to_numpy()
+    per_video = pc.fill_null(pc.list_value_length(table["labels"]), 0).to_numpy()
+    sentence_only = int((per_video == 0).sum())
+    per_video = per_video[per_video > 0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(np.arange(1, len(per_label) + 1), per_label, color="tab:blue")
     left.set(xscale="log", yscale="log", xlabel="label rank", ylabel="videos per label", title=f"{len(per_label):,} labels")
     values, frequency = np.unique(per_video, return_counts=True)
     right.bar(values, frequency, color="tab:orange")
-    right.set(yscale="log", xlabel="labels per video", ylabel="videos", title=f"{table.num_rows:,} videos")
+    right.set(yscale="log", xlabel="labels per video", ylabel="videos",
+              title=f"{len(per_video):,} labelled videos" + (f" (+{sentence_only:,} sentence-only)" if sentence_only else ""))
     figure.suptitle(f"Distribution of labels and videos ({scale})")
     return figure
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import requests
 
@@ -13,10 +13,12 @@ from noisyactions.atomic import atomic_path, atomic_write_bytes
 from noisyactions.dataset import figures
 from noisyactions.dataset.comparison import table1_frame
 from noisyactions.dataset.entities import classify_entities
+from noisyactions.dataset.official_splits import official_list_paths, official_splits, write_official_split
 from noisyactions.dataset.splits import richness_splits
-from noisyactions.dataset.statistics import dataset_statistics, table2_frame
+from noisyactions.dataset.statistics import dataset_statistics, statistic_denominators, table2_caption, table2_frame
 from noisyactions.dataset.table import build_dataset_table, write_table
-from noisyactions.label_lists import read_label_list, write_label_list
+from noisyactions.label_lists import write_label_list
+from noisyactions.list_coverage import ListCoverage, check_missing, write_coverage_report
 from noisyactions.tables import write_paper_table
 from noisyactions.vocabulary import build_vocabulary, read_labels, write_vocabulary
 
@@ -56,8 +58,9 @@ def table1(table_path: Path, scale: str, outputs: dict) -> None:
 
 
 def table2(table_path: Path, entities_path: Path, scale: str, outputs: dict) -> None:
-    stats = dataset_statistics(pq.read_table(table_path), pq.read_table(entities_path))
-    write_paper_table(table2_frame(stats, scale), outputs["csv"], outputs["md"], outputs["tex"], "Table 2: Some statistics from NoisyActions2M.", scale)
+    table, found = pq.read_table(table_path), pq.read_table(entities_path)
+    caption = f"Table 2: Some statistics from NoisyActions2M. {table2_caption(statistic_denominators(table, found))}"
+    write_paper_table(table2_frame(dataset_statistics(table, found), scale), outputs["csv"], outputs["md"], outputs["tex"], caption, scale)
 
 
 FIGURES = {
@@ -75,22 +78,33 @@ def figure(name: str, table_path: Path, entities_path: Path | None, scale: str, 
     figures.save(FIGURES[name](table, found, scale, config), pdf, png)
 
 
-def splits(table_path: Path, config: dict, out_dir: Path) -> None:
-    """Write each split in the authors' format: computed by richness, or checked copies of theirs."""
+def _official_splits(table_path: Path, config: dict, min_videos: int, out_dir: Path) -> list[ListCoverage]:
+    root = Path(config["official"]["root"] or "")
+    for name in config["sizes"]:
+        for path in official_list_paths(root, name):
+            if not path.is_file():
+                raise FileNotFoundError(f"dataset.splits.official.root: {path} is missing (get it from {config['official']['url']})")
+    table = pq.read_table(table_path, columns=["photo_id", "video_path"])
+    available = set(table.filter(pc.is_valid(table["video_path"]))["photo_id"].to_pylist())
+    found = official_splits(root, list(config["sizes"]), available, min_videos)
+    for name, split in found.items():
+        log.info("split %s (official): %s", name, split.coverage.row())
+    for name, split in found.items():
+        check_missing(split.coverage, config["official"]["max_missing_fraction"], split.missing_ids)
+        write_official_split(split, root, name, out_dir)
+    return [split.coverage for split in found.values()]
+
+
+def splits(table_path: Path, config: dict, min_videos: int, scale: str, out_dir: Path, report: dict) -> None:
+    """Write each split in the authors' format, computed by richness or the authors' lists restricted to the
+    videos the dataset has, and the report of what each holds (listed, found, missing, dropped, kept)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if config["source"] == "official":
-        root = Path(config["official"]["root"] or "")
-        for name in config["sizes"]:
-            for stem in (f"trainlist{name}.txt", f"classInd{name}.txt"):
-                if not (root / stem).is_file():
-                    raise FileNotFoundError(f"dataset.splits.official.root: {root / stem} is missing (get it from {config['official']['url']})")
-            ids, _ = read_label_list(root / f"trainlist{name}.txt", root / f"classInd{name}.txt")  # checks the format
-            for stem in (f"trainlist{name}.txt", f"classInd{name}.txt"):
-                with atomic_path(out_dir / stem) as tmp:
-                    shutil.copyfile(root / stem, tmp)
-            log.info("split %s: %d videos (official)", name, len(ids))
-        return
-    table = pq.read_table(table_path)
-    for name, (ids, labels) in richness_splits(table, config["sizes"], config["required_fields"]).items():
-        write_label_list(ids, labels, out_dir / f"trainlist{name}.txt", out_dir / f"classInd{name}.txt")
-        log.info("split %s: %d videos", name, len(ids))
+        coverages = _official_splits(table_path, config, min_videos, out_dir)
+    else:
+        coverages = []
+        for name, (ids, labels) in richness_splits(pq.read_table(table_path), config["sizes"], config["required_fields"]).items():
+            write_label_list(ids, labels, out_dir / f"trainlist{name}.txt", out_dir / f"classInd{name}.txt")
+            coverages.append(ListCoverage(name, str(out_dir / f"trainlist{name}.txt"), len(ids), len(ids)))
+            log.info("split %s: %d videos", name, len(ids))
+    write_coverage_report(coverages, report["csv"], report["json"], report["md"], f"NoisyActions splits ({config['source']}) against the dataset, {scale}")

@@ -51,12 +51,14 @@ def richness_ranking(table: pa.Table, required_fields: list[str]) -> np.ndarray:
 
 
 def richness_splits(table: pa.Table, sizes: dict[str, int], required_fields: list[str]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Multi-label splits: only videos with a class label compete (sentence-only videos have none)."""
+    table = table.filter(pc.greater(pc.fill_null(pc.list_value_length(table["labels"]), 0), 0))
     order = richness_ranking(table, required_fields)
     ids, labels = table["photo_id"].to_pylist(), table["labels"].to_pylist()
     splits = {}
     for name, size in sizes.items():
         if size > table.num_rows:
-            raise ValueError(f"dataset.splits.sizes.{name} = {size}, but the dataset has {table.num_rows} videos")
+            raise ValueError(f"dataset.splits.sizes.{name} = {size}, but the dataset has {table.num_rows} videos with a class label")
         chosen = sorted(order[:size], key=lambda i: int(ids[i]))
         splits[name] = ([ids[i] for i in chosen], [labels[i] for i in chosen])
     return splits

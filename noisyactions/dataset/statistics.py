@@ -28,10 +28,13 @@ def _lengths(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def label_statistics(table: pa.Table) -> dict:
-    """Labels per video and distinct labels: the numbers the authors' published lists can be checked on."""
+    """Labels per labelled video and distinct labels: the numbers the authors' published lists can be
+    checked on. Videos found only by sentence queries have no label and are not in the average."""
     per_video = _lengths(table["labels"])
+    per_video = per_video[per_video > 0]
     distinct = pc.count_distinct(pc.list_flatten(table["labels"])).as_py()
-    return {"videos": table.num_rows, "labels": distinct, "labels_per_video": float(per_video.mean()) if len(per_video) else 0.0}
+    return {"videos": table.num_rows, "labelled_videos": len(per_video), "labels": distinct,
+            "labels_per_video": float(per_video.mean()) if len(per_video) else 0.0}
 
 
 def dataset_statistics(table: pa.Table, entities: pa.Table | None = None) -> dict:
@@ -54,6 +57,31 @@ def dataset_statistics(table: pa.Table, entities: pa.Table | None = None) -> dic
         "Average # comments per video": float(comments[comments > 0].mean()) if (comments > 0).any() else 0.0,
     }
     return stats
+
+
+def statistic_denominators(table: pa.Table, entities: pa.Table | None = None) -> dict[str, str]:
+    """What each average of Table 2 is taken over, counted from the data (the caption states it)."""
+    labelled = label_statistics(table)["labelled_videos"]
+    countries = table["country"].drop_null()
+    durations = int(np.count_nonzero(~np.isnan(table["duration"].to_numpy(zero_copy_only=False).astype(float))))
+    tags, comments = _lengths(table["tags"]), _lengths(table["comments"])
+    denominators = {
+        "Average # videos per Country": f"the {len(countries):,} videos with a country, over their {pc.count_distinct(countries).as_py():,} countries",
+        "Average # labels per Video": f"the {labelled:,} videos with a class label (not the {table.num_rows - labelled:,} found only by sentence queries)",
+        "Average Duration": f"the {durations:,} videos with a duration",
+        "Average # tags per video": f"the {int((tags > 0).sum()):,} videos with tags",
+        "Average # comments per video": f"the {int((comments > 0).sum()):,} videos with comments",
+    }
+    if entities is not None:
+        none = int((_lengths(entities["entities"]) == 0).sum())
+        denominators["Average # Entities per video"] = f"all {entities.num_rows:,} videos, {none:,} of them with no entity type"
+    return denominators
+
+
+def table2_caption(denominators: dict[str, str]) -> str:
+    """The sentence Table 2's caption adds: each average and the videos it is taken over."""
+    order = [name for name, _ in PAPER_TABLE2 if name in denominators]
+    return "Averages are over: " + "; ".join(f"{name}, {denominators[name]}" for name in order) + "."
 
 
 def table2_frame(stats: dict, scale: str) -> pd.DataFrame:

@@ -8,7 +8,16 @@ Columns (parquet):
   sentences (the sentence queries that found it), labels (lemmatised concepts, only classes with more
   than `min_videos` videos), video_path (the downloaded file, when there is one).
 
-Only videos whose crawl status is ok and that keep at least one label are in it (paper Sec. 3).
+Only videos whose crawl status is ok and that keep a label or a sentence are in it (paper Sec. 3).
+A video's labels keep the order of its `concepts`, the order the crawl found its queries in (a label
+two concepts lemmatise to stays at its first place): CCE-Mask picks labels in that order.
+
+Videos found only by sentence queries (App. A.1: "around 0.05 million videos are also collected using
+long sentence queries") stay, with their sentences and an empty `labels`: they have no class label. They
+count in the dataset's size and in every statistic that is not about labels (Table 1's videos, Table 2's
+durations, countries, tags, comments, entities), they are there for self-supervised pretraining, and they
+are in no multi-label split and no labels-per-video average (Table 2's caption states each denominator).
+A video whose classes all fall under `min_videos` but that has a sentence stays the same way.
 """
 
 from __future__ import annotations
@@ -88,14 +97,15 @@ def _countries(latitude: pa.ChunkedArray, longitude: pa.ChunkedArray) -> tuple[l
 def build_dataset_table(shards: list[Path], label_of: dict[str, str], min_videos: int, downloads: Path | None = None) -> pa.Table:
     crawl = read_crawl(shards)
     concepts = crawl["concepts"].to_pylist()
-    labels = [sorted({label_of.get(c) or lemmatise(c) for c in row}) for row in concepts]
+    labels = [list(dict.fromkeys(label_of.get(c) or lemmatise(c) for c in row)) for row in concepts]
     flat = pa.chunked_array([pa.array([label for row in labels for label in row], pa.string())])
     counts = pc.value_counts(flat)
     kept = {v["values"].as_py() for v in counts if v["counts"].as_py() > min_videos}
-    labels = [[label for label in row if label in kept] for row in labels]
-    keep = np.array([bool(row) for row in labels])
-    if not keep.any():
+    if not kept:
         raise DatasetError(f"no class has more than dataset.min_videos_per_class = {min_videos} videos")
+    labels = [[label for label in row if label in kept] for row in labels]
+    has_sentence = pc.greater(pc.fill_null(pc.list_value_length(crawl["sentences"]), 0), 0).to_numpy(zero_copy_only=False)
+    keep = np.array([bool(row) for row in labels]) | has_sentence
     table = crawl.filter(pa.array(keep))
     labels = [row for row, k in zip(labels, keep) if k]
     names, codes = _countries(table["latitude"], table["longitude"])

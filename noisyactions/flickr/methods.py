@@ -2,7 +2,7 @@
 
 Shapes follow Flickr's JSON, quirks included: numbers that arrive as strings (`total`, `license`,
 `dateupload`, `views`), text wrapped as {"_content": ...}, and keys omitted when empty (a photo
-without comments has no `comment` list). Facts: ../shared/reference/flickr.md.
+without comments has no `comment` list), as Flickr's API documentation (flickr.com/services/api) shows them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from noisyactions.atomic import atomic_write_text
+from noisyactions.training.trainer import batch_per_process
 
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -37,6 +38,7 @@ def launch(function: str, arguments: dict, paths: list[str], job_path: Path) -> 
     if gpus <= 1:
         run_job(job)
         return
+    batch_per_process(arguments["training"]["batch_size"], gpus)  # one clear error here rather than one per process
     atomic_write_text(job_path, json.dumps(job, indent=2))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (REPO_ROOT, os.environ.get("PYTHONPATH")) if p)}
     subprocess.run(torchrun_command(job_path, gpus), check=True, env=env)

@@ -1,4 +1,4 @@
-"""The five pretraining losses of Sec. 4.1 (App. B.1; ../shared/reference/training.md).
+"""The five pretraining losses of Sec. 4.1 and App. B.1.
 
 Multi-label targets are multi-hot (videos x classes). The single-label losses pick, every epoch, one
 label per video: CCE at random, CCE-Mask by Algorithm 1, which also masks the video's other labels
@@ -18,18 +18,40 @@ def random_single_labels(labels: list[list[int]], rng: np.random.Generator) -> n
     return np.array([row[rng.integers(len(row))] for row in labels])
 
 
-def cce_mask_assignment(labels: list[list[int]], classes: int, rng: np.random.Generator) -> tuple[np.ndarray, list[list[int]]]:
-    """Algorithm 1 as the authors implemented it: threshold = mean videos per label; walking the videos,
-    a video's first label whose counter is still <= threshold becomes its single label (counter + 1),
-    its other labels become partial; a video all of whose labels are past the threshold gets one of
-    them at random. Returns (single label per video, partial labels per video)."""
-    counts = np.bincount([label for row in labels for label in row], minlength=classes)
-    threshold = counts[counts > 0].mean()
-    counter = np.zeros(classes, dtype=np.int64)
+LABEL_ORDERS = ("random", "listed")
+THRESHOLDS = ("global_mean", "class_share")
+
+
+def cce_mask_thresholds(labels: list[list[int]], classes: int, kind: str) -> np.ndarray:
+    """Algorithm 1's class thresholds, one per class. `global_mean` (the authors'): every class gets the
+    mean number of videos per label in use. `class_share`: class c gets its share of the videos in
+    proportion to how often it is a label, n_c x videos / (video, label) pairs; the shares add up to the
+    number of videos, so a frequent class is not capped at a rare class's level."""
+    counts = np.bincount([label for row in labels for label in row], minlength=classes).astype(np.float64)
+    if kind == "global_mean":
+        return np.full(classes, counts[counts > 0].mean())
+    if kind == "class_share":
+        return counts * len(labels) / counts.sum()
+    raise ValueError(f"training.cce_mask.threshold: {kind!r} is not one of {THRESHOLDS}")
+
+
+def cce_mask_assignment(labels: list[list[int]], thresholds: np.ndarray, rng: np.random.Generator,
+                        label_order: str = "random") -> tuple[np.ndarray, list[list[int]]]:
+    """Algorithm 1, step 2(1)-(2), for one epoch. Walking the videos in a random order, a video's first
+    label whose counter is still less than its class threshold becomes its single label (counter + 1);
+    a video all of whose labels have reached their thresholds gets one of them at random; its other
+    labels become partial. "First" follows `label_order`: `listed`, the order of the video's row (the
+    order the crawl found its labels, when the split list keeps it); `random`, the row shuffled for every
+    video and epoch, so that no label wins by its place in a list (alphabetical lists favour early
+    letters). Returns (single label per video, partial labels per video)."""
+    if label_order not in LABEL_ORDERS:
+        raise ValueError(f"training.cce_mask.label_order: {label_order!r} is not one of {LABEL_ORDERS}")
+    counter = np.zeros(len(thresholds), dtype=np.int64)
     single = np.empty(len(labels), dtype=np.int64)
     for video in rng.permutation(len(labels)):
         row = labels[video]
-        chosen = next((label for label in row if counter[label] <= threshold), None)
+        walk = [row[k] for k in rng.permutation(len(row))] if label_order == "random" else row
+        chosen = next((label for label in walk if counter[label] < thresholds[label]), None)
         if chosen is None:
             chosen = row[rng.integers(len(row))]
         else:

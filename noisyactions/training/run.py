@@ -18,6 +18,7 @@ from noisyactions.tables import write_paper_table
 from noisyactions.training import losses
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.trainer import fit, load_backbone
+from noisyactions.training.usable import EveryTestVideo, log_skipped, usable_rows
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import noisyactions_index
 
@@ -32,14 +33,19 @@ def _input(video: dict, training: dict) -> dict:
     return {**video, **{k: v for k, v in training["input"].items() if v is not None}}
 
 
-def _cached(index: pd.DataFrame, cache_index: Path) -> pd.DataFrame:
-    """Point an index at the cache (the cache index lists source path -> cached file, frames, status)."""
-    cache = pd.read_parquet(cache_index, columns=["path", "cached", "frames", "status"])
+def _cached(index: pd.DataFrame, cache_index: Path, use_partial: bool) -> pd.DataFrame:
+    """Point an index at the cache (the cache index lists source path -> cached file, frames, status)
+    and keep the videos training can read (see usable.py)."""
+    cache = pd.read_parquet(cache_index, columns=["path", "cached", "frames", "status", "error"])
     merged = index.merge(cache, on="path", how="left")
     missing = merged["cached"].isna() & merged["status"].isna()
     if missing.any():
         raise FileNotFoundError(f"{cache_index} has no entry for {merged.loc[missing, 'path'].iloc[0]} ({int(missing.sum())} missing)")
-    return merged[merged["status"] == "ok"].reset_index(drop=True)
+    usable = usable_rows(merged, use_partial)
+    log_skipped(merged, usable, f"{cache_index}: pretraining")
+    if not usable.any():
+        raise ValueError(f"{cache_index}: none of the {len(merged)} videos of the split is usable for training")
+    return merged[usable].reset_index(drop=True)
 
 
 class PretrainCriterion:
@@ -47,7 +53,12 @@ class PretrainCriterion:
 
     def __init__(self, name: str, labels: list[list[int]], classes: int, config: dict, seed: int):
         self.name, self.labels, self.classes, self.seed = name, labels, classes, seed
+        empty = next((video for video, row in enumerate(labels) if not row), None)
+        if empty is not None:
+            raise ValueError(f"video {empty} of the pretraining split has no label")
         counts = np.bincount([label for row in labels for label in row], minlength=classes)
+        self.label_order = config["cce_mask"]["label_order"]
+        self.thresholds = losses.cce_mask_thresholds(labels, classes, config["cce_mask"]["threshold"])
         db = config["balanced_focal"]
         self.balanced = losses.DistributionBalancedFocal(counts, len(labels), db["alpha"], db["beta"], db["mu"], db["lambda"], db["kappa"], db["gamma"])
         self.single = self.partial = None
@@ -57,7 +68,7 @@ class PretrainCriterion:
         if self.name == "cce":
             self.single = torch.as_tensor(losses.random_single_labels(self.labels, rng))
         elif self.name == "cce_mask":
-            single, partial = losses.cce_mask_assignment(self.labels, self.classes, rng)
+            single, partial = losses.cce_mask_assignment(self.labels, self.thresholds, rng, self.label_order)
             self.single = torch.as_tensor(single)
             self.partial = torch.zeros(len(self.labels), self.classes, dtype=torch.bool)
             for video, row in enumerate(partial):
@@ -78,7 +89,7 @@ class PretrainCriterion:
 def pretrain(loss: str, table: Path, split_list: Path, class_index: Path, cache_index: Path, video: dict, training: dict, out_dir: Path) -> dict:
     frame = pq.read_table(table, columns=["photo_id", "video_path"]).to_pandas()
     index = noisyactions_index(frame, split_list, class_index)
-    videos = _cached(index.videos, cache_index)
+    videos = _cached(index.videos, cache_index, video["cache"]["use_partial"])
     classes = len(index.classes)
     dataset = ClipDataset(videos, classes, _input(video, training), train=True, max_skip=video["max_skip"], multi_label=True, seed=training["seed"])
     criterion = PretrainCriterion(loss, [list(t) for t in videos["target"]], classes, training, training["seed"])
@@ -90,24 +101,40 @@ def pretrain(loss: str, table: Path, split_list: Path, class_index: Path, cache_
 
 
 def finetune(pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path) -> dict:
-    """Fine-tune (or train from scratch) on a downstream set; best validation top-1 goes to `result`."""
-    index = pd.read_parquet(cache_index)
-    index = index[index["status"] == "ok"].assign(target=lambda f: f["target"].map(lambda t: int(t[0])))
+    """Fine-tune (or train from scratch) on a downstream set's usable training videos; best validation
+    top-1 over its whole test list (unusable and unreadable videos counted wrong) goes to `result`."""
+    index = pd.read_parquet(cache_index).assign(target=lambda f: f["target"].map(lambda t: int(t[0])))
     classes = len(classes_file.read_text().splitlines())
-    geometry = _input(video, training)
-    train_set = ClipDataset(index[index["split"] == "train"], classes, geometry, train=True, max_skip=1, seed=training["seed"])
-    val_set = ClipDataset(index[index["split"] == "test"], classes, geometry, train=False, seed=training["seed"])
     if int(index["target"].max()) >= classes:
         raise ValueError(f"{cache_index}: target {int(index['target'].max())} but {classes_file} has {classes} classes")
+    usable = usable_rows(index, video["cache"]["use_partial"])
+    train, test = index["split"] == "train", index["split"] == "test"
+    if not (train & usable).any() or not test.any():
+        raise ValueError(f"{cache_index}: {int((train & usable).sum())} usable training videos and {int(test.sum())} test videos; "
+                         "fine-tuning needs both")
+    log_skipped(index[train], usable[train], f"{cache_index}: training")
+    unusable_tests = log_skipped(index[test], usable[test], f"{cache_index}: testing (counted as wrong)")
+    geometry = _input(video, training)
+    train_set = ClipDataset(index[train & usable], classes, geometry, train=True, max_skip=1, seed=training["seed"])
+    readable = ClipDataset(index[test & usable], classes, geometry, train=False, seed=training["seed"])
+    val_set = EveryTestVideo(index[test], usable[test], readable)
     torch.manual_seed(training["seed"])
     model = VideoResNet18(training["model"], classes, training["width"])
     loaded = load_backbone(model, pretrained) if pretrained else 0
     summary = fit(model, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
                   {**training, **training["finetune"]}, val_set=val_set)
-    summary.update(pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded)
+    summary.update(pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
+                   **_test_counts(summary, index[test], unusable_tests))
     if int(os.environ.get("RANK", 0)) == 0:
         atomic_write_text(result, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _test_counts(summary: dict, test: pd.DataFrame, unusable: int) -> dict:
+    """What the best epoch's top-1 was measured over: the whole test list, and how much of it was read."""
+    videos, unreadable = len(test), int(summary.get("val_failed_videos", 0))
+    return {"test_videos": videos, "test_unreadable": unreadable, "test_unusable_in_cache": unusable,
+            "test_partial": int((test["status"] == "partial").sum()), "test_decodable_fraction": (videos - unreadable) / videos}
 
 
 def table3(results: dict[str, Path], scale: str, outputs: dict) -> pd.DataFrame:

@@ -4,7 +4,9 @@
 SGD with Nesterov momentum, a per-iteration cosine schedule, mixed precision on GPU. Everything random
 is drawn from (seed, epoch, item), so a run killed mid-way and resumed from its checkpoint ends, on a
 CPU, with the same metrics as one that was never stopped. With several GPUs under torchrun it wraps
-the model in DistributedDataParallel and shards each epoch with a DistributedSampler.
+the model in DistributedDataParallel and shards each epoch with a DistributedSampler; the configured
+batch size stays the global batch (each of N processes takes batch_size / N), so the batch, the
+learning rate and the steps per epoch are the same on one GPU or eight.
 """
 
 from __future__ import annotations
@@ -40,17 +42,31 @@ def device_for_run() -> torch.device:
     return torch.device("cpu")
 
 
+def processes() -> int:
+    """How many processes train together (torchrun's WORLD_SIZE; 1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def distributed() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return processes() > 1
+
+
+def batch_per_process(batch_size: int, world: int) -> int:
+    """training.batch_size is the global batch: each of `world` processes takes an equal part of it."""
+    if batch_size % world:
+        raise ValueError(f"training.batch_size = {batch_size} is the global batch and does not divide among {world} processes "
+                         f"(one per GPU); use a multiple of {world}")
+    return batch_size // world
 
 
 def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, scaler, epoch: int) -> dict:
     model.train()
-    total, batches, failed = 0.0, 0, 0
+    total, batches, seen, failed = 0.0, 0, 0, 0
     for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
         failed += len(batch["failures"])
         if "clip" not in batch:
             continue
+        seen += len(batch["target"])
         clips, targets = batch["clip"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=scaler is not None):
             logits = model(clips)
@@ -59,12 +75,17 @@ def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, de
         scheduler.step()
         total += loss.item()
         batches += 1
-    return {"loss": total / max(batches, 1), "failed_samples": failed}
+    if distributed():  # this process's loss, every process's clips and failures
+        counts = torch.tensor([seen, failed], device=device)
+        torch.distributed.all_reduce(counts)
+        seen, failed = (int(n) for n in counts.tolist())
+    return {"loss": total / max(batches, 1), "steps": batches, "clips": seen, "failed_samples": failed}
 
 
 @torch.no_grad()
 def evaluate(model, dataset, device) -> dict:
-    """Top-1 video accuracy: each video's clips are averaged; unreadable videos count as wrong."""
+    """Top-1 video accuracy over every video of `dataset`: each video's clips are averaged; a video that
+    comes back as a failure counts as wrong."""
     model.eval()
     predictions, targets, failed = [], [], 0
     for item in range(len(dataset)):
@@ -76,7 +97,7 @@ def evaluate(model, dataset, device) -> dict:
             logits = model(sample["clip"].to(device))
         predictions.append(video_prediction(logits).cpu())
         targets.append(int(sample["target"]))
-    return {"top1": top1_accuracy(predictions, targets, failed), "failed_videos": failed}
+    return {"top1": top1_accuracy(predictions, targets, failed), "videos": len(dataset), "failed_videos": failed}
 
 
 def _save(path: Path, state: dict) -> None:
@@ -110,6 +131,7 @@ def fit(
     Writes checkpoint.pt (every epoch), metrics.csv, and best.pt (best validation top-1, or the last
     epoch without validation). Returns the summary: best epoch and its metrics."""
     out_dir = Path(out_dir)
+    batch = batch_per_process(train["batch_size"], processes())
     out_dir.mkdir(parents=True, exist_ok=True)
     device = device_for_run()
     torch.manual_seed(train["seed"])
@@ -119,7 +141,8 @@ def fit(
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     main_process = int(os.environ.get("RANK", 0)) == 0
     optimizer = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=0.9, nesterov=True, weight_decay=train["weight_decay"])
-    steps_per_epoch = max(1, len(train_set) // (train["batch_size"] * int(os.environ.get("WORLD_SIZE", 1))))
+    # each process gets len // N samples (the sampler drops the rest), hence len // batch_size steps
+    steps_per_epoch = max(1, len(train_set) // train["batch_size"])
     total_steps = steps_per_epoch * train["epochs"]
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and train["amp"] else None
@@ -142,13 +165,14 @@ def fit(
             on_epoch_start(epoch)
         train_set.set_epoch(epoch)
         generator = torch.Generator().manual_seed(train["seed"] * 1000 + epoch)
-        sampler = DistributedSampler(train_set, seed=train["seed"] + epoch) if distributed() else RandomSampler(train_set, generator=generator)
-        loader = DataLoader(train_set, batch_size=train["batch_size"], sampler=sampler, num_workers=train["workers"],
+        sampler = (DistributedSampler(train_set, seed=train["seed"] + epoch, drop_last=True) if distributed()
+                   else RandomSampler(train_set, generator=generator))
+        loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=train["workers"],
                             collate_fn=collate_clips, pin_memory=device.type == "cuda",
                             # a last batch of one breaks BatchNorm on a 1x1x1 feature map
-                            drop_last=len(train_set) > train["batch_size"])
+                            drop_last=len(sampler) >= batch)
         metrics = {"epoch": epoch, **train_one_epoch(model, criterion, optimizer, scheduler, loader, device, scaler, epoch),
-                   "lr": scheduler.get_last_lr()[0]}
+                   "batch_per_process": batch, "lr": scheduler.get_last_lr()[0]}
         if val_set is not None:
             metrics.update({f"val_{k}": v for k, v in evaluate(model.module if distributed() else model, val_set, device).items()})
         history.append(metrics)

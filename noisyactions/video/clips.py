@@ -1,4 +1,4 @@
-"""Which frames make a clip (paper Sec. 5; ../shared/reference/training.md).
+"""Which frames make a clip (paper Sec. 5).
 
 Training: T consecutive frames at a temporal skip; pretraining draws the skip from 1..max_skip and
 reduces it until the clip fits the video (the authors' rule), fine-tuning uses skip 1. A video
@@ -16,8 +16,8 @@ def training_clip(num_frames: int, length: int, max_skip: int, rng: np.random.Ge
     if num_frames < 1:
         raise ValueError("a video needs at least one frame")
     skip = int(rng.integers(1, max_skip + 1))
-    while skip > 1 and (length - 1) * skip + 1 > num_frames:
-        skip -= 1
+    if length > 1:  # the largest skip that fits, as the authors' loop that lowers it one by one finds
+        skip = max(1, min(skip, (num_frames - 1) // (length - 1)))
     span = (length - 1) * skip + 1
     start = int(rng.integers(0, num_frames - span + 1)) if span <= num_frames else 0
     return np.minimum(start + skip * np.arange(length), num_frames - 1)

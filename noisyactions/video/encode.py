@@ -8,6 +8,7 @@ decodes at most `gop` frames to reach any frame.
 from __future__ import annotations
 
 import io
+from contextlib import closing
 from pathlib import Path
 
 import av
@@ -21,37 +22,68 @@ CONTAINERS = {
 }
 
 
+class VideoWriter:
+    """Encode frames one at a time into `target` (a path or a binary file), in the container that
+    `suffix` names: a long video never has to be in memory at once. The stream is set up by the first
+    frame (its size); a writer that got no frame writes nothing."""
+
+    def __init__(self, target, suffix: str, fps: int, gop: int, crf: int = 23):
+        if suffix not in CONTAINERS:
+            raise ValueError(f"cannot write {suffix!r} videos; supported: {sorted(CONTAINERS)}")
+        self.target, self.suffix, self.fps, self.gop, self.crf = target, suffix, fps, gop, crf
+        self.container = self.stream = None
+        self.frames = 0
+
+    def _open(self, height: int, width: int) -> None:
+        if height % 2 or width % 2:
+            raise ValueError(f"video width and height must be even for yuv420p, got {width}x{height}")
+        container_format, codec = CONTAINERS[self.suffix]
+        if codec == "libx264":
+            # Byte-identical output: one thread, and no macroblock-tree rate control (measured here: with
+            # mbtree the same frames encode differently depending on what the process encoded before).
+            # No scene-cut keyframes, so the GOP is exactly `gop`.
+            x264 = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:mbtree=0"
+            options = {"crf": str(self.crf), "preset": "veryfast", "threads": "1", "x264-params": x264}
+        else:
+            options = {"g": str(self.gop), "qscale": str(max(2, self.crf // 6)), "threads": "1"}
+        self.container = av.open(str(self.target) if isinstance(self.target, (str, Path)) else self.target, "w", format=container_format)
+        self.stream = self.container.add_stream(codec, rate=self.fps, options=options)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
+        if codec == "mpeg4":
+            self.stream.codec_context.gop_size = self.gop
+            self.stream.codec_context.qscale = True
+
+    def write(self, frame: np.ndarray) -> None:
+        """One (H, W, 3) uint8 RGB frame, the same size as the first."""
+        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"a frame must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        if self.stream is None:
+            self._open(*frame.shape[:2])
+        elif frame.shape[:2] != (self.stream.height, self.stream.width):
+            raise ValueError(f"frame {self.frames} is {frame.shape[1]}x{frame.shape[0]}, the video {self.stream.width}x{self.stream.height}")
+        for packet in self.stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.container is None:
+            return
+        try:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+            self.container = None
+
+
 def encode_video_bytes(frames: np.ndarray, suffix: str, fps: int, gop: int, crf: int = 23) -> bytes:
     """Encode `frames` (T, H, W, 3 uint8 RGB) into the container that `suffix` names."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
-    height, width = frames.shape[1:3]
-    if height % 2 or width % 2:
-        raise ValueError(f"video width and height must be even for yuv420p, got {width}x{height}")
-    try:
-        container_format, codec = CONTAINERS[suffix]
-    except KeyError:
-        raise ValueError(f"cannot write {suffix!r} videos; supported: {sorted(CONTAINERS)}") from None
-    if codec == "libx264":
-        # Byte-identical output: one thread, and no macroblock-tree rate control (measured here: with
-        # mbtree the same frames encode differently depending on what the process encoded before).
-        # No scene-cut keyframes, so the GOP is exactly `gop`.
-        x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0:mbtree=0"
-        options = {"crf": str(crf), "preset": "veryfast", "threads": "1", "x264-params": x264}
-    else:
-        options = {"g": str(gop), "qscale": str(max(2, crf // 6)), "threads": "1"}
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=fps, options=options)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        if codec == "mpeg4":
-            stream.codec_context.gop_size = gop
-            stream.codec_context.qscale = True
+    with closing(VideoWriter(buffer, suffix, fps, gop, crf)) as writer:
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            writer.write(frame)
     return buffer.getvalue()
 
 

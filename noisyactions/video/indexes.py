@@ -3,7 +3,9 @@
 Every dataset becomes the same index: one row per video with `path`, `target` (a class id, or a
 list of class ids for multi-label NoisyActions), `split` ("train" / "test"), and the class names.
 Real folders and the embedded world's go through the same code; only config paths differ.
-A video the lists name but the disk lacks is an error naming the file.
+A video a benchmark's lists name but the disk lacks is an error naming the file. NoisyActions is the
+exception: its videos come from Flickr, where they vanish, so a listed video without a downloaded file
+is skipped and counted (noisyactions.list_coverage).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisyactions.label_lists import read_class_index, read_label_list
+from noisyactions.list_coverage import ListCoverage, check_missing
 
 
 class VideoIndexError(ValueError):
@@ -27,6 +30,7 @@ class VideoIndex:
     videos: pd.DataFrame  # path, target, split
     classes: list[str]
     multi_label: bool = False
+    coverage: ListCoverage | None = None  # NoisyActions: how many listed videos were found
 
     def split(self, name: str) -> pd.DataFrame:
         return self.videos[self.videos["split"] == name].reset_index(drop=True)
@@ -44,10 +48,29 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+class _ClassFolders:
+    """A list's class folder -> the folder on disk. The authors' HMDB51 lists name classes with spaces
+    ("climb stairs/...") where hmdb51_org has underscores ("climb_stairs/"); UCF101's names match."""
+
+    def __init__(self, videos_root: Path):
+        self.videos_root, self.found = videos_root, {}
+
+    def __call__(self, folder: str, list_path: Path, number: int) -> str:
+        if folder not in self.found:
+            candidates = dict.fromkeys([folder, folder.replace(" ", "_")])
+            on_disk = [c for c in candidates if (self.videos_root / c).is_dir()]
+            if not on_disk:
+                raise VideoIndexError(f"{list_path}:{number}: class folder {folder!r} is not in {self.videos_root} "
+                                      f"(looked for {', '.join(repr(c) for c in candidates)})")
+            self.found[folder] = on_disk[0]
+        return self.found[folder]
+
+
 def ucf_style_index(videos_root: Path, lists_root: Path, split: int = 1) -> VideoIndex:
     """UCF101's ucfTrainTestlist (and the authors' HMDB51 lists in that format): classInd ids, 1-based,
     not sorted folder names (they differ for 4 UCF101 classes). Labels come from the folder in the
-    list, so UCF101's HandstandPushups folder holding v_HandStandPushups_* files is read right."""
+    list, so UCF101's HandstandPushups folder holding v_HandStandPushups_* files is read right; a
+    list's class name with spaces is found in the folder with underscores (HMDB51's real layout)."""
     class_ind = _lines(lists_root / "classInd.txt")
     ids = {}
     for number, line in enumerate(class_ind, start=1):
@@ -56,16 +79,18 @@ def ucf_style_index(videos_root: Path, lists_root: Path, split: int = 1) -> Vide
             raise VideoIndexError(f"{lists_root / 'classInd.txt'}:{number}: expected '<id> <class>', got {line!r}")
         ids[name] = int(index) - 1
     rows = []
+    class_folder = _ClassFolders(videos_root)
     for kind, list_name in (("train", f"trainlist0{split}.txt"), ("test", f"testlist0{split}.txt")):
         list_path = lists_root / list_name
         for number, line in enumerate(_lines(list_path), start=1):
             relative = line.rsplit(" ", 1)[0] if kind == "train" or re.search(r" \d+$", line) else line
-            folder = relative.split("/")[0]
+            folder, _, file_name = relative.partition("/")
             if folder not in ids:
                 raise VideoIndexError(f"{list_path}:{number}: class folder {folder!r} is not in classInd.txt")
             if kind == "train" and int(line.rsplit(" ", 1)[1]) - 1 != ids[folder]:
                 raise VideoIndexError(f"{list_path}:{number}: label {line.rsplit(' ', 1)[1]} disagrees with classInd for {folder}")
-            rows.append({"path": str(videos_root / relative), "target": ids[folder], "split": kind})
+            path = videos_root / class_folder(folder, list_path, number) / file_name
+            rows.append({"path": str(path), "target": ids[folder], "split": kind})
     frame = pd.DataFrame(rows)
     _require([Path(p) for p in frame["path"]], lists_root)
     return VideoIndex(frame, [name for name, _ in sorted(ids.items(), key=lambda kv: kv[1])])
@@ -111,15 +136,21 @@ def curated_index(root: Path) -> VideoIndex:
     return VideoIndex(frame[["path", "target", "split"]], classes)
 
 
-def noisyactions_index(table: pd.DataFrame, list_path: Path, class_index_path: Path, test_fraction: float = 0.0) -> VideoIndex:
-    """A NoisyActions split (authors' format) as multi-hot targets, with the videos the dataset table has."""
+def noisyactions_index(table: pd.DataFrame, list_path: Path, class_index_path: Path, max_missing_fraction: float | None = None) -> VideoIndex:
+    """A NoisyActions split (authors' format) as multi-hot targets, with the videos the dataset table has.
+
+    Listed videos the table has no downloaded file for are skipped and counted (`coverage`); more than
+    `max_missing_fraction` of the list missing is an error naming the list (None: no limit here, the
+    splits rule has applied dataset.splits.official.max_missing_fraction to the lists it wrote). Each
+    video's targets keep the list's label order, repeats dropped (CCE-Mask picks labels in that order)."""
     ids, labels = read_label_list(list_path, class_index_path)
     classes = list(read_class_index(class_index_path).values())
     position = {name: k for k, name in enumerate(classes)}
-    paths = dict(zip(table["photo_id"], table["video_path"]))
-    missing = [i for i in ids if not paths.get(i)]
-    if missing:
-        raise VideoIndexError(f"{list_path}: video {missing[0]} has no downloaded file in the dataset table ({len(missing)} missing)")
-    frame = pd.DataFrame({"path": [paths[i] for i in ids], "target": [[position[n] for n in row] for row in labels], "split": "train"})
+    paths = {i: p for i, p in zip(table["photo_id"], table["video_path"]) if isinstance(p, str) and p}
+    found = [k for k, i in enumerate(ids) if i in paths]
+    coverage = ListCoverage(Path(list_path).stem, str(list_path), len(ids), len(found))
+    check_missing(coverage, max_missing_fraction, [i for i in ids if i not in paths])
+    targets = [list(dict.fromkeys(position[n] for n in labels[k])) for k in found]
+    frame = pd.DataFrame({"path": [paths[ids[k]] for k in found], "target": targets, "split": "train"})
     _require([Path(p) for p in frame["path"]], list_path)
-    return VideoIndex(frame, classes, multi_label=True)
+    return VideoIndex(frame, classes, multi_label=True, coverage=coverage)

@@ -26,17 +26,20 @@ def dataset_index(name: str, datasets: dict, dataset_table: Path | None = None, 
         return curated_index(Path(datasets["curated"]["root"]))
     if name == "noisyactions":
         table = pq.read_table(dataset_table, columns=["photo_id", "video_path"]).to_pandas()
-        return noisyactions_index(table, *split_files)
+        index = noisyactions_index(table, *split_files)
+        log.info("noisyactions index: %s", index.coverage.row())
+        return index
     raise ValueError(f"unknown dataset {name!r}")
 
 
 def cache_dataset(index: VideoIndex, cache: dict, out_dir: Path, index_path: Path, classes_path: Path) -> None:
-    """Cache every video; the index (path, target as class ids, split, cached, frames, status, error) and
-    the class names in id order go beside it."""
+    """Cache every video; the index (path, target as class ids, split, cached, frames, status,
+    decoded_fraction, error) and the class names in id order go beside it."""
     videos = build_cache(index.videos, out_dir, cache["short_side"], cache["format"], cache["gop"])
     videos["target"] = videos["target"].map(lambda t: [int(x) for x in t] if isinstance(t, list) else [int(t)])
     with atomic_path(index_path) as tmp:
         videos.to_parquet(tmp)
     atomic_write_text(classes_path, "".join(f"{name}\n" for name in index.classes))
-    failed = (videos["status"] != "ok").sum()
-    log.info("%s: %d videos cached, %d undecodable", out_dir.parent.name, len(videos) - failed, failed)
+    counts = videos["status"].value_counts()
+    log.info("%s: %d videos: %d ok, %d partial (cached: decoded part-way), %d undecodable", out_dir.parent.name, len(videos),
+             counts.get("ok", 0), counts.get("partial", 0), counts.get("undecodable", 0))

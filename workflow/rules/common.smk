@@ -1,7 +1,7 @@
 # Helpers and input functions only: no rules here.
 import os
 
-from noisyactions.config import validate
+from noisyactions.config import ConfigError, validate
 from noisyactions.world.concepts import CONVENTIONS
 from noisyactions.world.layout import WorldLayout
 
@@ -109,6 +109,29 @@ def split_files():
     return [f"results/splits/{stem}{name}.txt" for name in SPLIT_NAMES for stem in ("trainlist", "classInd")]
 
 
+def split_report_files():
+    """Per split: videos listed, found, missing and dropped by the label rule (official lists), or the sizes."""
+    return {kind: f"results/splits/coverage.{kind}" for kind in ("csv", "json", "md")}
+
+
+OFFICIAL_SPLITS = config["dataset"]["splits"]["official"]
+OFFICIAL_LISTS_ROOT = OFFICIAL_SPLITS["root"] if config["dataset"]["splits"]["source"] == "official" else None
+if config["dataset"]["splits"]["source"] == "official" and not OFFICIAL_LISTS_ROOT:
+    raise ConfigError("config: key dataset.splits.official.root: set the folder of the authors' lists (source is official)")
+
+
+def official_split_lists():
+    """The authors' lists that the splits read when the source is official; missing ones are downloaded."""
+    if not OFFICIAL_LISTS_ROOT:
+        return []
+    return [f"{OFFICIAL_LISTS_ROOT}/{stem}{name}.txt" for name in SPLIT_NAMES for stem in ("trainlist", "classInd")]
+
+
+def official_list_url(wildcards):
+    url = OFFICIAL_SPLITS["url"]
+    return f"{url.rstrip('/')}/{wildcards.file}" if url else None
+
+
 def dataset_outputs():
     """Tables 1-2, Figures 1-5 and the splits."""
     return [
@@ -116,6 +139,7 @@ def dataset_outputs():
         *table_files("table2").values(),
         *[path for n in range(1, 6) for path in figure_files(f"figure{n}").values()],
         *split_files(),
+        *split_report_files().values(),
     ]
 
 

@@ -25,6 +25,11 @@ checkpoint crawl_plan:
         stats=f"{CRAWL}/search_stats.json",
     log:
         "logs/crawl/plan.log",
+    # The search journal is the job's resume point, so it cannot be an output (Snakemake deletes a
+    # job's outputs before running it). Its entries are keyed by everything that decides a search's
+    # result, which the inputs (the query table) and params (crawl dates, per_page, result_cap;
+    # flickr.rest_url or the world) carry too: a change to any reruns this job, which searches what
+    # changed, plans from the current queries only, and cuts the journal down to them.
     params:
         flickr=config["flickr"],
         world=config["world"],

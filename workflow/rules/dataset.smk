@@ -9,11 +9,31 @@ rule class_list_download:
         "logs/vocabulary/download_{file}.log",
     params:
         url=class_list_url,
+        what="vocabulary.class_lists",
     localrule: True
     conda:
         "../../envs/crawl.yaml"
     script:
-        "../../scripts/class_list_download.py"
+        "../../scripts/download_file.py"
+
+
+if OFFICIAL_LISTS_ROOT:
+
+    rule official_list_download:
+        output:
+            f"{OFFICIAL_LISTS_ROOT}/{{file}}",
+        log:
+            "logs/dataset/download_{file}.log",
+        params:
+            url=official_list_url,
+            what="dataset.splits.official.url",
+        wildcard_constraints:
+            file=r"(trainlist|classInd)[^/]+\.txt",
+        localrule: True
+        conda:
+            "../../envs/crawl.yaml"
+        script:
+            "../../scripts/download_file.py"
 
 
 rule vocabulary:
@@ -119,13 +139,17 @@ rule figure:
 
 rule splits:
     input:
-        f"{DATASET}/noisyactions.parquet",
+        table=f"{DATASET}/noisyactions.parquet",
+        official=official_split_lists(),
     output:
         split_files(),
+        **split_report_files(),
     log:
         "logs/dataset/splits.log",
     params:
         splits=config["dataset"]["splits"],
+        min_videos=config["dataset"]["min_videos_per_class"],
+        scale=config["label"],
     conda:
         "../../envs/crawl.yaml"
     script:

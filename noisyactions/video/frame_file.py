@@ -1,0 +1,53 @@
+"""Write the frame cache's `.npy` files one frame at a time.
+
+A video's length is known only once it has been decoded (its header may be wrong, decode.py), and
+holding every frame until then is what made caching a long video cost gigabytes. So the header is
+written first with room to spare, then the frames, then the header again with the real count: numpy
+pads every header so that the first dimension can grow to 21 digits without moving the data, which
+is the same layout `np.save` writes and `np.load(mmap_mode="r")` maps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class FrameFileWriter:
+    """Append (H, W, 3) uint8 frames to an `.npy` file of shape (T, H, W, 3); `close` fixes T. The
+    first frame sets the size; a writer that got no frame leaves the file empty."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.handle = None
+        self.shape: tuple[int, int, int] | None = None
+        self.frames = 0
+
+    def _header(self, count: int) -> dict:
+        return {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": (count, *self.shape)}
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"{self.path}: a frame must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        if self.handle is None:
+            self.shape = frame.shape
+            self.handle = open(self.path, "wb")
+            np.lib.format.write_array_header_1_0(self.handle, self._header(0))
+            self.data_offset = self.handle.tell()
+        elif frame.shape != self.shape:
+            raise ValueError(f"{self.path}: frame {self.frames} is {frame.shape}, the first was {self.shape}")
+        self.handle.write(np.ascontiguousarray(frame).tobytes())
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.handle is None:
+            return
+        try:
+            self.handle.seek(0)
+            np.lib.format.write_array_header_1_0(self.handle, self._header(self.frames))
+            if self.handle.tell() != self.data_offset:
+                raise ValueError(f"{self.path}: the header for {self.frames} frames does not fit the space left for it")
+        finally:
+            self.handle.close()
+            self.handle = None
