@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import bisect
 import functools
 import os
 import platform
@@ -30,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from noisyactions.crawl.ratelimit import RateLimiter  # noqa: E402
-from noisyactions.crawl.ratelimit_load import call_times_under_load  # noqa: E402
+from noisyactions.crawl.ratelimit_load import call_times_under_load, max_calls_in_any_window  # noqa: E402
 
 
 def ours(state: Path, budget: int, window: float):
@@ -49,12 +48,6 @@ def pyrate(state: Path, budget: int, window: float):
 
 
 LIMITERS = {"ours (flock, log rewritten in place)": ours, "pyrate-limiter 4 (SQLite + filelock)": pyrate}
-
-
-def max_calls_in_any_window(times: list[float], window: float) -> int:
-    """The most calls in any half-open window [t, t + window); the fullest one starts at a call."""
-    times = sorted(times)
-    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 
 def cost_per_call(make, calls: int, states: int, root: Path) -> float:

@@ -1,10 +1,10 @@
 """Atomic file writes: a reader (or a resumed run) never sees half a file.
 
-Write to a temporary file in the same directory, fsync, then rename over the target; a crash leaves
-either the old file or none, never a truncated one. A SIGKILL (or a machine crash) leaves the
-temporary file too, since no cleanup runs: whoever is the only writer of a target removes what is
-left for it when it starts again (`remove_orphaned_temp_files`), so repeated kills do not pile up
-partial files.
+Write to a temporary file in the same directory (or another one on the same filesystem), fsync, then
+rename over the target; a crash leaves either the old file or none, never a truncated one. A SIGKILL
+(or a machine crash) leaves the temporary file too, since no cleanup runs: whoever is the only writer
+of a target removes what is left for it when it starts again (`remove_orphaned_temp_files`, or a
+folder of temporary files of its own), so repeated kills do not pile up partial files.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ TEMP_SUFFIX = ".tmp"
 
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is renamed to `path`, on error removed."""
+def atomic_path(path: Path, temp_dir: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path` (or in `temp_dir`, which must be on the same filesystem for
+    the rename to be atomic); on success it is renamed to `path`, on error removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    folder = Path(temp_dir) if temp_dir is not None else path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -55,8 +58,8 @@ def _target_of(temp_name: str) -> str | None:
 def remove_orphaned_temp_files(targets: Iterable[Path]) -> int:
     """Remove the temporary files `atomic_path` left for these target paths; returns how many.
 
-    Only for targets nobody else is writing now (a job's own outputs, a shard's own videos): a live
-    writer's temporary file would go too. One listing per folder, however many targets.
+    Only for targets nobody else is writing now (a job's own outputs): a live writer's temporary file
+    would go too. One listing per folder, however many targets.
     """
     by_folder: dict[Path, set[str]] = {}
     for target in map(Path, targets):

@@ -162,7 +162,7 @@ def test_derived_urls_save_a_call_and_still_download(served, tiny_world, tmp_pat
     record = fetch_video(client, row["photo_id"], row["secret"], [], [], "derived", server.base_url)
     assert "flickr.photos.getSizes" not in client.calls
     download = {"sizes": ["Site MP4"], "max_bytes": 10**7, "allowed_hosts": ["127.0.0.1"], "root": str(tmp_path)}
-    result = Downloader(download, RetryPolicy(2, 0.001, 0.01), 5).download(record)
+    result = Downloader(download, RetryPolicy(2, 0.001, 0.01), 5).download(record, tmp_path / "partial")
     assert result["status"] == "ok" and result["size_label"] == "Site MP4"
 
 
@@ -171,13 +171,13 @@ def test_downloads_refuse_big_foreign_and_broken_files(served, tiny_world, tmp_p
     row = pq.read_table(tiny_world.web_metadata).slice(0, 1).to_pylist()[0]
     record = fetch_video(client, row["photo_id"], row["secret"], [], [], "getSizes", server.base_url)
     base = {"sizes": ["Site MP4", "Mobile MP4"], "max_bytes": 10**7, "allowed_hosts": ["127.0.0.1"], "root": str(tmp_path / "v")}
-    policy = RetryPolicy(2, 0.001, 0.01)
-    assert Downloader({**base, "max_bytes": 100}, policy, 5).download(record)["status"] == "too_large"
-    assert Downloader({**base, "allowed_hosts": ["*.flickr.com"]}, policy, 5).download(record)["status"] == "host_not_allowed"
+    policy, partial = RetryPolicy(2, 0.001, 0.01), tmp_path / "partial"
+    assert Downloader({**base, "max_bytes": 100}, policy, 5).download(record, partial)["status"] == "too_large"
+    assert Downloader({**base, "allowed_hosts": ["*.flickr.com"]}, policy, 5).download(record, partial)["status"] == "host_not_allowed"
     broken = dict(record, sources=[dict(s, url=s["url"].replace("/play/", "/nope/")) for s in record["sources"]])
-    assert Downloader(base, policy, 5).download(broken)["status"] == "not_found"
-    assert not list((tmp_path / "v").glob("*.mp4")), "nothing refused is left on disk"
-    ok = Downloader(base, policy, 5).download(record)
+    assert Downloader(base, policy, 5).download(broken, partial)["status"] == "not_found"
+    assert not list((tmp_path / "v").glob("*.mp4")) and not list(partial.iterdir()), "nothing refused is left on disk"
+    ok = Downloader(base, policy, 5).download(record, partial)
     assert ok["status"] == "ok" and ok["duration"] > 0 and len(ok["sha256"]) == 64
 
 

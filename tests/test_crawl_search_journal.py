@@ -20,16 +20,20 @@ SECOND = ("swimming breaststroke", "throwing discus")
 @pytest.fixture
 def planner(tiny_config, tiny_world, tmp_path):
     """plan(queries, **crawl overrides) -> (plan rows, search stats), against the tiny world; the
-    journal is shared by every call unless `journal` names another one."""
+    journal is shared by every call unless `journal` names another one, and `server` overrides
+    settings of the embedded server."""
     world = {**tiny_config["world"], "root": str(tiny_world.root)}
-    flickr = {**tiny_config["flickr"], "server": {**tiny_config["flickr"]["server"], "port": free_port()}}
     base = {**tiny_config["crawl"], "max_calls_per_hour": None, "backoff_base_seconds": 0.001, "per_page": 7, "result_cap": 40}
 
-    def plan(queries, journal="search.jsonl", **crawl):
+    def plan(queries, journal="search.jsonl", server_settings=None, **crawl):
         write_query_table([Query(q, "class", ()) for q in queries], tmp_path / "queries.tsv")
         plan_dir = tmp_path / "plan"
         for old in plan_dir.glob("*.parquet"):
             old.unlink()
+        # A port of its own: flickrapi keeps connections alive (one session per process), and the last
+        # call's server would still answer on them, under its own settings.
+        server = {**tiny_config["flickr"]["server"], "port": free_port(), **(server_settings or {})}
+        flickr = {**tiny_config["flickr"], "server": server}
         plan_crawl(flickr, world, {**base, **crawl}, tmp_path / "queries.tsv", plan_dir, tmp_path / "stats.json", tmp_path / journal)
         rows = [row for shard in sorted(plan_dir.glob("*.parquet")) for row in pq.read_table(shard).to_pylist()]
         return rows, json.loads((tmp_path / "stats.json").read_text())
@@ -65,6 +69,19 @@ def test_changed_dates_cap_or_page_size_search_again(planner, tiny_world):
     for setting in ({"result_cap": 25}, {"per_page": 5}):
         _, stats = planner(FIRST, max_upload_date=middle, **setting)
         assert stats["searched_now"] == 3, setting
+
+
+def test_a_changed_server_cap_searches_again(planner):
+    """The embedded server's result cap decides what a search reaches, as the crawl's own cap does."""
+    rows, _ = planner(FIRST)
+    capped, stats = planner(FIRST, server_settings={"result_cap": 5})
+    assert stats["searched_now"] == 3
+    assert capped == planner(FIRST, journal="fresh.jsonl", server_settings={"result_cap": 5})[0]
+    assert len(capped) < len(rows), "a server that caps below crawl.result_cap hides results from the slicing"
+    _, stats = planner(FIRST, server_settings={"result_cap": 5, "max_page": 2})
+    assert stats["searched_now"] == 3, "the last page served decides what a search reaches too"
+    _, stats = planner(FIRST, server_settings={"result_cap": 5, "max_page": 2, "faults": {"seed": 1, "code_105": 0.1}})
+    assert stats["searched_now"] == 0, "faults (retried) and the port (new each call) change no answer"
 
 
 def test_the_journal_keeps_only_the_current_searches(planner, tmp_path):

@@ -1,10 +1,11 @@
 """Download each crawled video in the preferred size order, safely and resumably.
 
-A video is streamed to a temporary file beside its target with a size cap, every URL and redirect
-is checked against the host allowlist (a crafted URL must not make the crawler fetch from
-anywhere else), the file must decode (PyAV probe) before it is renamed into place, and each video
-ends with a status and a reason. Existing files were renamed into place complete, so resume keeps them;
-what a killed job left half-written (its temporary files) is removed when its shard starts again.
+A video is streamed to a temporary file with a size cap, every URL and redirect is checked against
+the host allowlist (a crafted URL must not make the crawler fetch from anywhere else), the file must
+decode (PyAV probe) before it is renamed into place, and each video ends with a status and a reason.
+Existing files were renamed into place complete, so resume keeps them. The temporary files of a shard's
+job are written to a folder of that job's own under the video root (`Downloader.partial_folder`), which
+the job empties when it starts: what a killed run left half-written goes, and nothing of another job's.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import fnmatch
 import hashlib
 import json
 import logging
+import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
@@ -22,7 +26,7 @@ import pyarrow.parquet as pq
 import requests
 from tqdm import tqdm
 
-from noisyactions.atomic import atomic_path, atomic_write_text, remove_orphaned_temp_files
+from noisyactions.atomic import atomic_path, atomic_write_text
 from noisyactions.crawl.client import http_status_reason
 from noisyactions.crawl.journal import Journal
 from noisyactions.crawl.records import OK, status_summary
@@ -46,6 +50,7 @@ DOWNLOAD_SCHEMA = pa.schema(
     ]
 )
 MAX_REDIRECTS = 5
+PARTIAL_FOLDER = ".partial"
 
 
 class DownloadRefused(Exception):
@@ -83,12 +88,26 @@ class Downloader:
     def target(self, photo_id: str) -> Path:
         return self.root / f"{photo_id}.mp4"
 
-    def remove_partial_files(self, photo_ids: list[str]) -> None:
-        """Remove what killed downloads of these videos left half-written. Only a shard's own videos:
-        another shard's job may be writing its own right now."""
-        removed = remove_orphaned_temp_files(self.target(i) for i in photo_ids)
-        if removed:
-            log.info("removed %d partial downloads left by an interrupted run", removed)
+    def partial_folder(self, shard_table: Path) -> Path:
+        """Where the job writing `shard_table` downloads to before renaming into place. Under the video
+        root, so the rename stays on one filesystem (atomic); a folder per job, so a job removes what its
+        killed runs left by removing the folder, without listing the root (millions of videos at paper
+        scale) and without touching another job's live files. Named by the table's absolute path: two
+        workdirs sharing a video root have shards of the same name."""
+        shard_table = Path(shard_table)
+        table_key = hashlib.sha256(str(shard_table.resolve()).encode()).hexdigest()[:16]
+        return self.root / PARTIAL_FOLDER / f"{shard_table.stem}-{table_key}"
+
+    @contextmanager
+    def fresh_partial_folder(self, shard_table: Path) -> Iterator[Path]:
+        """The job's partial folder, emptied of what a killed run of it left; removed when the job ends."""
+        folder = self.partial_folder(shard_table)
+        if folder.exists():
+            log.info("removing %d partial downloads left by an interrupted run", sum(1 for _ in folder.iterdir()))
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        yield folder
+        shutil.rmtree(folder)
 
     def _fetch(self, url: str, tmp: Path) -> None:
         """GET with redirects followed by hand (each hop checked), streamed under the size cap."""
@@ -119,7 +138,8 @@ class Downloader:
                 return
         raise DownloadRefused("failed", f"more than {MAX_REDIRECTS} redirects")
 
-    def download(self, record: dict) -> dict:
+    def download(self, record: dict, partial_folder: Path) -> dict:
+        """Download one video, streamed to a temporary file in `partial_folder` (see `partial_folder`)."""
         result = {name: None for name in DOWNLOAD_SCHEMA.names}
         result.update(photo_id=record["photo_id"], error="")
         if record["status"] != OK:
@@ -134,7 +154,7 @@ class Downloader:
         for label in choices:
             try:
                 if not target.exists():
-                    with atomic_path(target) as tmp:
+                    with atomic_path(target, partial_folder) as tmp:
                         self.retry.run(lambda: self._fetch(offered[label], tmp), _transient, f"download {record['photo_id']}")
                         probe_video(tmp)  # an undecodable file never reaches the target path
                 probe = probe_video(target)
@@ -153,14 +173,13 @@ class Downloader:
 def download_shard(metadata_path: Path, table_path: Path, stats_path: Path, journal: Journal, downloader: Downloader) -> dict:
     """Download every video of a metadata shard; journalled, so a killed run resumes where it stopped."""
     records = pq.read_table(metadata_path).to_pylist()
-    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
-    downloader.remove_partial_files([r["photo_id"] for r in records])
     done = {e["photo_id"]: e for e in journal.entries()}
     started = time.monotonic()
-    for record in tqdm([r for r in records if r["photo_id"] not in done], desc=f"download {metadata_path.stem}", unit="video"):
-        result = downloader.download(record)
-        journal.append(result)
-        done[record["photo_id"]] = result
+    with downloader.fresh_partial_folder(table_path) as partial_folder:
+        for record in tqdm([r for r in records if r["photo_id"] not in done], desc=f"download {metadata_path.stem}", unit="video"):
+            result = downloader.download(record, partial_folder)
+            journal.append(result)
+            done[record["photo_id"]] = result
     results = [done[r["photo_id"]] for r in records]
     stats = {
         **status_summary(results),
@@ -185,12 +204,11 @@ def retry_failed_downloads(metadata_path: Path, table_path: Path, stats_path: Pa
     ]
     if not todo:
         return 0
-    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
-    downloader.remove_partial_files([results[i]["photo_id"] for i in todo])
     stats = json.loads(stats_path.read_text())
     started = time.monotonic()
-    for i in tqdm(todo, desc=f"retry {table_path.stem}", unit="video"):
-        results[i] = downloader.download(records[results[i]["photo_id"]])
+    with downloader.fresh_partial_folder(table_path) as partial_folder:
+        for i in tqdm(todo, desc=f"retry {table_path.stem}", unit="video"):
+            results[i] = downloader.download(records[results[i]["photo_id"]], partial_folder)
     stats.update(
         **status_summary(results),
         bytes=sum(r["bytes"] or 0 for r in results),

@@ -12,12 +12,20 @@ from noisyactions.flickr.server import EmbeddedFlickrServer
 from noisyactions.world.layout import WorldLayout
 
 
+SEARCH_DECIDING_SERVER_SETTINGS = ("result_cap", "max_page")
+"""The embedded server's settings that change what a search returns (how many results a query
+reaches, and the last page served). Host, port, key and faults do not: a fault is retried or stops
+the crawl, it never changes an answer."""
+
+
 def endpoint_identity(flickr: dict, world: dict) -> str:
     """Who answers the searches, for keying their results: the REST URL, or for the embedded server
-    the world it serves (the same world config builds the same corpus; its port changes per job)."""
+    the world it serves (the same world config builds the same corpus; its port changes per job) and
+    the server settings that decide its answers."""
     if flickr["rest_url"]:
         return flickr["rest_url"]
-    return "embedded world " + json.dumps(world, sort_keys=True)
+    server = {name: flickr["server"][name] for name in SEARCH_DECIDING_SERVER_SETTINGS}
+    return "embedded " + json.dumps({"world": world, "server": server}, sort_keys=True)
 
 
 @contextmanager

@@ -1,12 +1,13 @@
-"""Load a cross-process rate limiter the way crawl jobs do, and record when each call would leave.
+"""Load a cross-process rate limiter the way crawl jobs do, and count its calls as a server would.
 
 Used by the rate-limit test and benchmarks/rate_limiter.py: several processes acquire as fast as the
 limiter lets them, each logging the time right after its acquire returns (when its request would be
-sent); the sorted times are what a server would count, window by window.
+sent); the sorted times are what a server would count, in every sliding window.
 """
 
 from __future__ import annotations
 
+import bisect
 import multiprocessing
 import time
 from pathlib import Path
@@ -37,3 +38,10 @@ def call_times_under_load(make_acquire: AcquireFactory, processes: int, seconds:
         worker.kill()
         worker.join()
     return sorted(float(line) for log in logs if log.exists() for line in log.read_text().split())
+
+
+def max_calls_in_any_window(times: list[float], window: float) -> int:
+    """The most calls in any half-open window [t, t + window): the fullest one starts at a call.
+    Sliding, not fixed windows, which hide a burst that straddles two of them."""
+    times = sorted(times)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)

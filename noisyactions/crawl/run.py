@@ -1,4 +1,8 @@
-"""The crawl's Snakemake jobs, one function each; the scripts in scripts/ only pass paths and config."""
+"""The crawl's Snakemake jobs, one function each; the scripts in scripts/ only pass paths and config.
+
+Each job is its outputs' only writer, so each starts by removing the temporary files a killed run of
+it left beside them (`remove_orphaned_temp_files`, one call per job); the functions it calls do not.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+import pyarrow as pa
 
 from noisyactions.atomic import atomic_write_text, remove_orphaned_temp_files
 from noisyactions.crawl import search
@@ -43,18 +49,28 @@ def build_query_table(crawl: dict, out_path: Path) -> None:
     log.info("%d queries (%d class, %d sentence) -> %s", len(queries), sum(q.kind == "class" for q in queries), sum(q.kind == "sentence" for q in queries), out_path)
 
 
+def plan_searches(flickr: dict, world: dict, crawl: dict, queries_path: Path, journal: Journal) -> tuple[pa.Table, dict]:
+    """Search what the journal lacks and plan from the current queries' searches; then cut the journal
+    down to those, so searches of queries or settings no longer configured do not pile up."""
+    queries, endpoint = read_query_table(queries_path), endpoint_identity(flickr, world)
+    with flickr_client(flickr, world, crawl) as (client, _):
+        run = search.run_searches(queries, client, crawl, endpoint, journal)
+    entries = list(journal.entries())
+    searches = search.current_searches(queries, crawl, endpoint, entries)
+    plan, calls = search.plan_from_searches(queries, searches)
+    if len(searches) < len(entries):
+        journal.rewrite(list(searches.values()))
+    return plan, {**run, "calls": calls, "retries": dict(client.retry.retries)}
+
+
 def plan_crawl(flickr: dict, world: dict, crawl: dict, queries_path: Path | None, plan_dir: Path, stats_path: Path, journal_path: Path) -> None:
     """Search every query (or read the id list) and split the videos into shard plans."""
-    remove_orphaned_temp_files([stats_path])  # each job is its outputs' only writer: what a killed run left goes
+    remove_orphaned_temp_files([stats_path])
     if crawl["mode"] == "ids":
         plan = search.plan_from_id_list(Path(crawl["ids_file"]), Path(crawl["ids_class_index"]) if crawl["ids_class_index"] else None)
         stats = {"queries": 0, "calls": {}, "wall_seconds": 0.0}
     else:
-        journal, queries, endpoint = Journal(journal_path), read_query_table(queries_path), endpoint_identity(flickr, world)
-        with flickr_client(flickr, world, crawl) as (client, _):
-            run = search.run_searches(queries, client, crawl, endpoint, journal)
-        plan, calls = search.plan_from_journal(queries, crawl, endpoint, journal)
-        stats = {**run, "calls": calls, "retries": dict(client.retry.retries)}
+        plan, stats = plan_searches(flickr, world, crawl, queries_path, Journal(journal_path))
     shards = search.write_shard_plan(plan, plan_dir, crawl["shard_size"])
     stats.update(videos=plan.num_rows, shards=len(shards))
     atomic_write_text(stats_path, json.dumps(stats, indent=2) + "\n")
@@ -62,6 +78,7 @@ def plan_crawl(flickr: dict, world: dict, crawl: dict, queries_path: Path | None
 
 
 def crawl_one_shard(flickr: dict, world: dict, crawl: dict, plan_path: Path, table_path: Path, stats_path: Path, journal_path: Path) -> None:
+    remove_orphaned_temp_files([table_path, stats_path])
     with flickr_client(flickr, world, crawl) as (client, rest_url):
         stats = crawl_shard(plan_path, table_path, stats_path, Journal(journal_path), client, crawl["video_urls"], rest_url)
     log.info("%s: %d of %d videos ok; calls %s", table_path.name, stats["ok"], stats["videos"], stats["calls"])
@@ -79,6 +96,7 @@ def downloader_for(crawl: dict) -> Downloader:
 
 
 def download_one_shard(flickr: dict, world: dict, crawl: dict, metadata_path: Path, table_path: Path, stats_path: Path, journal_path: Path) -> None:
+    remove_orphaned_temp_files([table_path, stats_path])
     # The embedded server also serves the files, so it runs for downloads too.
     with flickr_endpoint(flickr, world, read_credentials(flickr)):
         download_shard(metadata_path, table_path, stats_path, Journal(journal_path), downloader_for(crawl))
@@ -93,6 +111,7 @@ def merge_downloads(shard_tables: list[Path], shard_stats: list[Path], label: st
 
 def retry_failures(flickr: dict, world: dict, crawl: dict, metadata_shards: list[Path], download_shards: list[Path]) -> dict:
     """Fetch again only the failed records of finished shards, then re-download what they unblock."""
+    remove_orphaned_temp_files(path for table in metadata_shards + download_shards for path in (table, stats_path_of(table)))
     retried = {"metadata": 0, "downloads": 0}
     with flickr_client(flickr, world, crawl) as (client, rest_url):
         for table in metadata_shards:

@@ -13,7 +13,8 @@ but save no call, and search mode, id-list mode and retries build records the sa
 
 Each finished search is journalled under a key of everything that decides its result (`search_key`),
 so a rerun searches only what is new or changed, and the plan is built from the current queries' own
-searches: a query removed from the config, or searched under other dates, cap or page size, is not in it.
+searches: a query removed from the config, or searched under other dates, cap, page size or server, is
+not in it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,7 +57,7 @@ def search_parameters(crawl: dict) -> dict:
 
 def search_key(text: str, crawl: dict, endpoint: str) -> str:
     """What a search finds is decided by its text, its parameters, the date range, the result cap
-    (which decides the slicing) and who answers (`endpoint`); a journal entry is reused only for
+    (which decides the slicing) and who answers (`endpoint_identity`); a journal entry is reused only for
     the same of all of them, so a changed config searches again instead of planning stale hits."""
     decided_by = {"text": text, **search_parameters(crawl), "upload_dates": upload_date_range(crawl), "result_cap": crawl["result_cap"], "endpoint": endpoint}
     return hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
@@ -99,29 +101,32 @@ def run_searches(queries: list[Query], client: FlickrClient, crawl: dict, endpoi
     return {"queries": len(queries), "searched_now": len(todo), "wall_seconds": round(time.monotonic() - started, 3)}
 
 
-def plan_from_journal(queries: list[Query], crawl: dict, endpoint: str, journal: Journal) -> tuple[pa.Table, dict]:
-    """One row per distinct video that the current `queries` found, with every one of them that found
-    it; and those searches' call counts. The journal is then cut down to those searches: entries of
-    queries or settings no longer configured never reach a plan, and do not pile up either."""
-    entries = list(journal.entries())
-    current = {entry["key"]: entry for entry in entries if "key" in entry}
-    secrets: dict[str, str] = {}
-    labels: dict[str, tuple[dict, dict]] = {}  # insertion-ordered sets: the order the queries found a video
-    calls: Counter[str] = Counter()
-    used: dict[str, dict] = {}
+def current_searches(queries: list[Query], crawl: dict, endpoint: str, entries: Iterable[dict]) -> dict[str, dict]:
+    """The journalled search of each of `queries` under the current settings (by `search_key`), by
+    query text; the journal's other entries (queries or settings no longer configured) are left out."""
+    by_key = {entry["key"]: entry for entry in entries if "key" in entry}
+    searches = {}
     for query in queries:
         key = search_key(query.query, crawl, endpoint)
-        if key not in current:
-            raise RuntimeError(f"{journal.path}: no search of {query.query!r} with the current settings; run_searches first")
-        entry = used[key] = current[key]
-        for photo_id, secret in entry["hits"].items():
+        if key not in by_key:
+            raise RuntimeError(f"the search journal has no search of {query.query!r} with the current settings; run_searches first")
+        searches[query.query] = by_key[key]
+    return searches
+
+
+def plan_from_searches(queries: list[Query], searches: dict[str, dict]) -> tuple[pa.Table, dict]:
+    """One row per distinct video that `queries` found (their `current_searches`), with every one of them
+    that found it; and those searches' call counts."""
+    secrets: dict[str, str] = {}
+    labels: dict[str, tuple[dict, dict]] = {}  # insertion-ordered sets: the order the queries found a video
+    for query in queries:
+        for photo_id, secret in searches[query.query]["hits"].items():
             secrets[photo_id] = secret
             concepts, sentences = labels.setdefault(photo_id, ({}, {}))
             (concepts if query.kind == "class" else sentences)[query.query] = None
-    for entry in used.values():
+    calls: Counter[str] = Counter()
+    for entry in searches.values():  # once per search, though a text can be both a class and a sentence query
         calls.update(entry["calls"])
-    if len(used) < len(entries):
-        journal.rewrite(list(used.values()))
     ids = sorted(secrets, key=int)
     table = pa.table(
         {

@@ -3,7 +3,9 @@
 Order of writes is the contract with resume: each finished record is appended to the shard's
 journal; at the end the table is written atomically, then the stats file, which marks the shard
 done; only then is the journal removed. A rerun skips done shards and, within an interrupted
-shard, every journalled record, and removes what a kill left of the shard's table and stats writes.
+shard, every journalled record of a video still in the plan, under the plan's current labels (a
+replan may have changed the queries). What a kill left of the table and stats writes is removed by
+the job (noisyactions.crawl.run).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from noisyactions.atomic import atomic_path, atomic_write_text, remove_orphaned_temp_files
+from noisyactions.atomic import atomic_path, atomic_write_text
 from noisyactions.crawl.client import FlickrClient
 from noisyactions.crawl.fetch import fetch_video, play_url_base
 from noisyactions.crawl.journal import Journal
@@ -41,13 +43,30 @@ def write_shard(records: list[dict], stats: dict, table_path: Path, stats_path: 
     atomic_write_text(stats_path, json.dumps(stats, indent=2) + "\n")  # last: marks the shard done
 
 
+def with_plan_labels(record: dict, row: dict) -> dict:
+    """The record with the labels of the plan row: a journalled record carries those of the plan it was
+    fetched under, and a replan (changed queries) can give the same video other labels, or another order."""
+    return {**record, "concepts": row["concepts"], "sentences": row["sentences"]}
+
+
+def journalled_entries(journal: Journal, plan: list[dict]) -> dict[str, dict]:
+    """The journal's entries of the videos in this plan, by photo id, relabelled by the plan. Entries of
+    videos a replan dropped are left out: their records and their calls are no part of this shard."""
+    rows = {row["photo_id"]: row for row in plan}
+    entries = {}
+    for entry in journal.entries():
+        row = rows.get(entry["record"]["photo_id"])
+        if row is not None:
+            entries[row["photo_id"]] = {**entry, "record": with_plan_labels(entry["record"], row)}
+    return entries
+
+
 def crawl_shard(plan_path: Path, table_path: Path, stats_path: Path, journal: Journal, client: FlickrClient, video_urls: str, rest_url: str) -> dict:
     if stats_path.exists() and table_path.exists():
         log.info("%s is done; skipping", table_path)
         return json.loads(stats_path.read_text())
     plan = pq.read_table(plan_path).to_pylist()
-    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
-    entries = {e["record"]["photo_id"]: e for e in journal.entries()}
+    entries = journalled_entries(journal, plan)
     calls: Counter[str] = Counter()
     wall = 0.0
     for entry in entries.values():
@@ -78,7 +97,6 @@ def retry_failed(table_path: Path, stats_path: Path, client: FlickrClient, video
     failed = [i for i, r in enumerate(records) if r["status"] == RETRYABLE]
     if not failed:
         return 0
-    remove_orphaned_temp_files([table_path, stats_path])  # its only writer: what a kill left goes
     stats = json.loads(stats_path.read_text())
     base = play_url_base(rest_url)
     started, before = time.monotonic(), Counter(client.calls)

@@ -28,8 +28,9 @@ checkpoint crawl_plan:
     # The search journal is the job's resume point, so it cannot be an output (Snakemake deletes a
     # job's outputs before running it). Its entries are keyed by everything that decides a search's
     # result, which the inputs (the query table) and params (crawl dates, per_page, result_cap;
-    # flickr.rest_url or the world) carry too: a change to any reruns this job, which searches what
-    # changed, plans from the current queries only, and cuts the journal down to them.
+    # flickr.rest_url, or the world and flickr.server's result_cap and max_page) carry too: a change
+    # to any reruns this job, which searches what changed, plans from the current queries only, and
+    # cuts the journal down to them.
     params:
         flickr=config["flickr"],
         world=config["world"],
@@ -82,6 +83,8 @@ rule crawl_table:
         "../../scripts/crawl_table.py"
 
 
+# Videos are written to crawl.download.root through a folder of the job's own beside them
+# (<root>/.partial/<shard>-<key>/, same filesystem, so the rename is atomic), emptied when the job starts.
 rule download_shard:
     input:
         metadata=f"{CRAWL}/metadata/shard-{{shard}}.parquet",
