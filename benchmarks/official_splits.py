@@ -18,15 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from noisyactions.dataset.official_splits import official_source_config, table_lacking  # noqa: E402
 from noisyactions.dataset.run import splits  # noqa: E402
-from noisyactions.label_lists import read_label_indices  # noqa: E402
+from noisyactions.label_lists import label_list_paths, read_label_indices  # noqa: E402
 
 
 def main() -> None:
@@ -35,15 +34,14 @@ def main() -> None:
     parser.add_argument("--missing", type=float, default=0.02, help="fraction of the 100K's videos the synthetic crawl lacks")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    ids, _ = read_label_indices(args.lists / "trainlist100k.txt")
-    missing = set(np.random.default_rng(0).choice(ids, size=round(args.missing * len(ids)), replace=False).tolist())
+    ids, _ = read_label_indices(label_list_paths(args.lists, "100k")[0])
+    table, _ = table_lacking(ids, args.missing)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        pq.write_table(pa.table({"photo_id": ids, "video_path": [None if i in missing else f"videos/{i}.mp4" for i in ids]}), tmp / "table.parquet")
-        config = {"source": "official", "sizes": {"25k": 25_000, "100k": 100_000},
-                  "official": {"root": str(args.lists), "url": None, "max_missing_fraction": 1.0}}
+        pq.write_table(table, tmp / "table.parquet")
         started = time.perf_counter()
-        splits(tmp / "table.parquet", config, 10, "benchmark", tmp / "splits", {kind: tmp / f"coverage.{kind}" for kind in ("csv", "json", "md")})
+        splits(tmp / "table.parquet", official_source_config(args.lists, 1.0), 10, "benchmark", tmp / "splits",
+               {kind: tmp / f"coverage.{kind}" for kind in ("csv", "json", "md")})
         print(f"official splits, 25K + 100K, {args.missing:.0%} missing: {time.perf_counter() - started:.1f} s")
         print((tmp / "coverage.md").read_text())
 

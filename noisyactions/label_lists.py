@@ -15,6 +15,12 @@ class LabelListError(ValueError):
     pass
 
 
+def label_list_paths(folder: Path | str, name: str) -> tuple[Path, Path]:
+    """trainlist<name>.txt and classInd<name>.txt in `folder`: the one place these names are built
+    (the workflow's rules, the splits job and the official lists all use it)."""
+    return Path(folder) / f"trainlist{name}.txt", Path(folder) / f"classInd{name}.txt"
+
+
 def read_class_index(path: Path) -> dict[str, str]:
     names = {}
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -45,18 +51,26 @@ def read_label_indices(list_path: Path) -> tuple[list[str], list[list[str]]]:
     return [photo_id for _, photo_id, _ in entries], [row for *_, row in entries]
 
 
-def read_label_list(list_path: Path, class_index_path: Path | None) -> tuple[list[str], list[list[str]]]:
-    """Video ids and their label names (raw indices when there is no class index), each video's labels
-    in the list's order: the order the crawl found them, which CCE-Mask's label choice follows."""
-    if class_index_path is None:
-        return read_label_indices(list_path)
+def read_label_list_with_indices(list_path: Path, class_index_path: Path) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Video ids, their label indices as written and their label names, from one read of the list: for
+    callers that keep the authors' indices and need the names (every index checked against the class index)."""
     names = read_class_index(class_index_path)
     entries = _entries(list_path)
     for number, _, row in entries:
         unknown = [i for i in row if i not in names]
         if unknown:
             raise LabelListError(f"{list_path}:{number}: label index {unknown[0]} is not in {class_index_path}")
-    return [photo_id for _, photo_id, _ in entries], [[names[i] for i in row] for *_, row in entries]
+    indices = [row for *_, row in entries]
+    return [photo_id for _, photo_id, _ in entries], indices, [[names[i] for i in row] for row in indices]
+
+
+def read_label_list(list_path: Path, class_index_path: Path | None) -> tuple[list[str], list[list[str]]]:
+    """Video ids and their label names (raw indices when there is no class index), each video's labels
+    in the list's order: the order the crawl found them, which CCE-Mask's label choice follows."""
+    if class_index_path is None:
+        return read_label_indices(list_path)
+    ids, _, labels = read_label_list_with_indices(list_path, class_index_path)
+    return ids, labels
 
 
 def write_label_indices(ids: list[str], indices: list[list[str]], list_path: Path) -> None:

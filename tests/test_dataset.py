@@ -18,12 +18,14 @@ import yaml
 
 from lemminflect import getAllLemmas
 
+from noisyactions.config import ConfigError, validate
 from noisyactions.crawl.records import RECORD_SCHEMA, empty_record
 from noisyactions.dataset import figures
 from noisyactions.dataset.comparison import our_row
 from noisyactions.dataset.entities import classify_entities
+from noisyactions.dataset.run import splits
 from noisyactions.dataset.splits import richness_ranking, richness_splits
-from noisyactions.dataset.statistics import dataset_statistics, label_statistics, statistic_denominators
+from noisyactions.dataset.statistics import dataset_statistics, label_statistics, table2_statistics
 from noisyactions.dataset.table import DatasetError, build_dataset_table
 from noisyactions.label_lists import read_class_index, read_label_list, write_label_list
 from noisyactions.vocabulary import build_vocabulary, lemmatise, normalise_class_name, read_class_names
@@ -266,6 +268,13 @@ def _crawl_shard(path, rows):
     return path
 
 
+def _downloads(path, ids, without=()):
+    """The download stage's table: a file for every video of `ids` but those `without` one."""
+    files = [None if i in without else f"videos/{i}.mp4" for i in ids]
+    pq.write_table(pa.table({"photo_id": ids, "status": ["not_found" if i in without else "ok" for i in ids], "path": files}), path)
+    return path
+
+
 def test_videos_found_only_by_sentences_stay_without_class_labels(tmp_path):
     sentence = "a man is playing a guitar on the beach"
     shard = _crawl_shard(tmp_path / "shard-00000.parquet", [
@@ -276,17 +285,50 @@ def test_videos_found_only_by_sentences_stay_without_class_labels(tmp_path):
         ("15", ["rare thing"], []),            # its only class has too few videos: dropped
         ("16", ["rare other"], [sentence]),    # its only class has too few videos, but it has a sentence
     ])
-    table = build_dataset_table([shard], {}, min_videos=1)
+    table = build_dataset_table([shard], {}, min_videos=1, downloads=_downloads(tmp_path / "videos.parquet", [str(i) for i in range(11, 17)]))
     rows = {r["photo_id"]: r for r in table.select(["photo_id", "labels", "sentences"]).to_pylist()}
     assert set(rows) == {"11", "12", "13", "14", "16"}
     assert rows["11"]["labels"] == ["ride bike", "play guitar"], "labels keep the crawl's order, repeats dropped"
     assert rows["14"] == {"photo_id": "14", "labels": [], "sentences": [sentence]} and rows["16"]["labels"] == []
     assert label_statistics(table) == {"videos": 5, "labelled_videos": 3, "labels": 2, "labels_per_video": 4 / 3}
-    assert "the 3 videos with a class label (not the 2 found only by sentence queries)" in statistic_denominators(table)["Average # labels per Video"]
+    assert "the 3 videos with a class label (not the 2 without a class label)" in table2_statistics(table).denominators["Average # labels per Video"]
+    assert figures.figure1_label_distribution(table, "test").axes[1].get_title() == "3 labelled videos (+2 without a class label)"
     assert our_row(table, "test")[2] == "5"
     assert set(richness_splits(table, {"all": 3}, ["title"])["all"][0]) == {"11", "12", "13"}
     with pytest.raises(ValueError, match="dataset has 3 videos with a class label"):
         richness_splits(table, {"too many": 4}, ["title"])
+
+
+def test_richness_splits_hold_only_videos_with_a_downloaded_file(tmp_path):
+    """The richest video ("11", first by id among equals) was never downloaded: no split lists it, and
+    the coverage report counts as found only the listed videos the table has a file for."""
+    ids = ["11", "12", "13", "14"]
+    shard = _crawl_shard(tmp_path / "shard-00000.parquet", [(i, ["ride bike"], []) for i in ids])
+    table = build_dataset_table([shard], {}, min_videos=1, downloads=_downloads(tmp_path / "videos.parquet", ids, without={"11"}))
+    pq.write_table(table, tmp_path / "noisyactions.parquet")
+    report = {kind: tmp_path / f"coverage.{kind}" for kind in ("csv", "json", "md")}
+    config = {"source": "richness", "sizes": {"small": 2, "large": 3}, "required_fields": ["title"]}
+    splits(tmp_path / "noisyactions.parquet", config, 1, "test", tmp_path / "splits", report)
+    with_file = {"12", "13", "14"}
+    rows = {row["split"]: row for row in json.loads(report["json"].read_text())["splits"]}
+    for name, expected in (("small", ["12", "13"]), ("large", ["12", "13", "14"])):
+        written, _ = read_label_list(tmp_path / "splits" / f"trainlist{name}.txt", tmp_path / "splits" / f"classInd{name}.txt")
+        assert written == expected
+        assert (rows[name]["listed"], rows[name]["found"], rows[name]["missing"]) == (len(written), sum(i in with_file for i in written), 0)
+    with pytest.raises(ValueError, match="dataset has 3 videos with a class label and a downloaded file"):
+        richness_splits(table, {"too many": 4}, ["title"])
+
+
+def test_official_source_without_root_is_a_config_error_naming_the_key():
+    def config(splits):
+        return {"label": "x", "world": {"enabled": True}, "flickr": {}, "dataset": {"splits": splits}}
+
+    with pytest.raises(ConfigError, match=r"key dataset\.splits\.official\.root: None is not of type 'string'"):
+        validate(config({"source": "official"}))
+    with pytest.raises(ConfigError, match=r"key dataset\.splits\.official\.root: '' should be non-empty"):
+        validate(config({"source": "official", "official": {"root": ""}}))
+    assert validate(config({"source": "richness"}))["dataset"]["splits"]["official"]["root"] is None
+    assert validate(config({"source": "official", "official": {"root": "lists"}}))["dataset"]["splits"]["official"]["root"] == "lists"
 
 
 def test_a_meaningless_title_gets_no_entity_type(tiny_config):

@@ -8,15 +8,13 @@ import json
 import shutil
 from collections import Counter
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from noisyactions.dataset.official_splits import official_splits
+from noisyactions.dataset.official_splits import official_source_config, official_splits, table_lacking
 from noisyactions.dataset.run import splits
-from noisyactions.label_lists import read_class_index, read_label_indices, read_label_list
+from noisyactions.label_lists import label_list_paths, read_class_index, read_label_indices, read_label_list
 from noisyactions.list_coverage import ListCoverageError
 from noisyactions.video.indexes import VideoIndexError, noisyactions_index, ucf_style_index
 
@@ -51,14 +49,12 @@ def _expected_dropped(ids100, names100, available, ids, names, min_videos):
 def test_published_lists_with_2_percent_of_the_videos_missing(tmp_path):
     """A synthetic crawl that lacks 2% of the published 100K ids: skipped, counted per split, reported."""
     need(LISTS)
-    ids100, names100 = read_label_list(LISTS / "trainlist100k.txt", LISTS / "classInd100k.txt")
-    ids25, names25 = read_label_list(LISTS / "trainlist25k.txt", LISTS / "classInd25k.txt")
-    missing = set(np.random.default_rng(0).choice(ids100, size=round(0.02 * len(ids100)), replace=False).tolist())
+    ids100, names100 = read_label_list(*label_list_paths(LISTS, "100k"))
+    ids25, names25 = read_label_list(*label_list_paths(LISTS, "25k"))
+    table, missing = table_lacking(ids100, 0.02)
     available = set(ids100) - missing
-    table = pa.table({"photo_id": ids100, "video_path": [None if i in missing else f"resources/videos/{i}.mp4" for i in ids100]})
     pq.write_table(table, tmp_path / "noisyactions.parquet")
-    config = {"source": "official", "sizes": {"25k": 25_000, "100k": 100_000},
-              "official": {"root": str(LISTS), "url": None, "max_missing_fraction": 0.05}}
+    config = official_source_config(LISTS, 0.05)
     report = {kind: tmp_path / f"coverage.{kind}" for kind in ("csv", "json", "md")}
     out = tmp_path / "splits"
     splits(tmp_path / "noisyactions.parquet", config, 10, "test", out, report)

@@ -6,6 +6,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from noisyactions.dataset.columns import non_empty
+
 COLUMNS = ("Dataset", "# Classes", "# Videos", "Noisy", "Meta Data", "Multi-Label", "Source", "Year")
 # The paper's rows, with the paper's reference numbers (facts as published in its Table 1).
 PAPER_ROWS = (
@@ -36,7 +38,7 @@ def our_row(table: pa.Table, scale: str) -> tuple:
     """Computed: classes, videos, multi-label (some video has several labels), metadata (videos carry
     text beyond the title). Noisy: labels come from search queries, unchecked, by construction."""
     labels = pc.list_value_length(table["labels"])
-    has_text = pc.or_(pc.greater(pc.list_value_length(table["tags"]), 0), pc.greater(pc.utf8_length(pc.fill_null(table["description"], "")), 0))
+    has_text = pc.or_(non_empty(table["tags"]), non_empty(table["description"]))
     year = pd.to_datetime(pc.max(table["date_upload"]).as_py(), unit="s").year
     return (
         f"Ours ({scale})",

@@ -20,6 +20,7 @@ import pyarrow.compute as pc  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from noisyactions.atomic import atomic_path  # noqa: E402
+from noisyactions.dataset.columns import non_empty, row_lengths  # noqa: E402
 from noisyactions.video.decode import sample_frames  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
@@ -34,11 +35,12 @@ def save(figure: plt.Figure, pdf_path: Path, png_path: Path) -> None:
 
 def figure1_label_distribution(table: pa.Table, scale: str) -> plt.Figure:
     """Videos per label, ranked, and labels per labelled video, on log10 scales (paper Figure 1); videos
-    found only by sentence queries have no label and are counted in the title, not the bars."""
+    without a class label (found only by sentence queries, or whose classes all fell under
+    min_videos_per_class) are counted in the title, not the bars."""
     counts = pc.value_counts(pc.list_flatten(table["labels"]))
     per_label = np.sort(counts.field("counts").to_numpy())[::-1]
-    per_video = pc.fill_null(pc.list_value_length(table["labels"]), 0).to_numpy()
-    sentence_only = int((per_video == 0).sum())
+    per_video = row_lengths(table["labels"])
+    unlabelled = int((per_video == 0).sum())
     per_video = per_video[per_video > 0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(np.arange(1, len(per_label) + 1), per_label, color="tab:blue")
@@ -46,7 +48,7 @@ def figure1_label_distribution(table: pa.Table, scale: str) -> plt.Figure:
     values, frequency = np.unique(per_video, return_counts=True)
     right.bar(values, frequency, color="tab:orange")
     right.set(yscale="log", xlabel="labels per video", ylabel="videos",
-              title=f"{len(per_video):,} labelled videos" + (f" (+{sentence_only:,} sentence-only)" if sentence_only else ""))
+              title=f"{len(per_video):,} labelled videos" + (f" (+{unlabelled:,} without a class label)" if unlabelled else ""))
     figure.suptitle(f"Distribution of labels and videos ({scale})")
     return figure
 
@@ -76,14 +78,13 @@ def figure4_countries(table: pa.Table, scale: str, top: int = 15) -> plt.Figure:
 
 
 def _with_videos(table: pa.Table) -> pa.Table:
-    return table.filter(pc.is_valid(table["video_path"]))
+    return table.filter(non_empty(table["video_path"]))
 
 
 def figure3_samples(table: pa.Table, scale: str, videos: int = 3, frames: int = 4) -> plt.Figure:
     """Frames of the videos with the richest metadata, beside that metadata (paper Figure 3)."""
     table = _with_videos(table)
-    richness = (pc.utf8_length(pc.fill_null(table["description"], "")).to_numpy()
-                + 10 * pc.list_value_length(table["tags"]).to_numpy() + 20 * pc.list_value_length(table["comments"]).to_numpy())
+    richness = row_lengths(table["description"]) + 10 * row_lengths(table["tags"]) + 20 * row_lengths(table["comments"])
     rows = [table.slice(int(i), 1).to_pylist()[0] for i in np.argsort(-richness, kind="stable")[:videos]]
     figure, axes = plt.subplots(len(rows), frames + 1, figsize=(2.2 * frames + 5, 2.2 * len(rows)),
                                 gridspec_kw={"width_ratios": [1] * frames + [2.6]}, squeeze=False)

@@ -19,8 +19,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+
 from noisyactions.atomic import atomic_path
-from noisyactions.label_lists import read_label_indices, read_label_list, write_label_indices
+from noisyactions.label_lists import label_list_paths, read_label_list_with_indices, write_label_indices
 from noisyactions.list_coverage import ListCoverage
 
 
@@ -32,17 +35,12 @@ class OfficialSplit:
     missing_ids: list[str]
 
 
-def official_list_paths(root: Path, name: str) -> tuple[Path, Path]:
-    return Path(root) / f"trainlist{name}.txt", Path(root) / f"classInd{name}.txt"
-
-
 def official_splits(root: Path, names: list[str], available: set[str], min_videos: int) -> dict[str, OfficialSplit]:
     """Each split restricted to the `available` video ids and to labels with more than `min_videos` of them."""
     lists = {}
     for name in names:
-        list_path, class_index_path = official_list_paths(root, name)
-        ids, label_rows = read_label_list(list_path, class_index_path)  # checks every index against the class index
-        lists[name] = (list_path, ids, read_label_indices(list_path)[1], label_rows)
+        list_path, class_index_path = label_list_paths(root, name)
+        lists[name] = (list_path, *read_label_list_with_indices(list_path, class_index_path))
     labels_of: dict[str, set[str]] = {}
     for name in sorted(names, key=lambda n: -len(lists[n][1])):
         _, ids, _, label_rows = lists[name]
@@ -61,7 +59,21 @@ def official_splits(root: Path, names: list[str], available: set[str], min_video
 
 
 def write_official_split(split: OfficialSplit, root: Path, name: str, out_dir: Path) -> None:
-    list_path, class_index_path = official_list_paths(root, name)
+    list_path, class_index_path = label_list_paths(root, name)
     write_label_indices(split.ids, split.indices, out_dir / list_path.name)
     with atomic_path(out_dir / class_index_path.name) as tmp:
         shutil.copyfile(class_index_path, tmp)
+
+
+def table_lacking(ids: list[str], fraction: float, seed: int = 0) -> tuple[pa.Table, set[str]]:
+    """A dataset table (photo_id, video_path) with a downloaded file for every listed video but a random
+    `fraction`, and the ids it lacks: a crawl made after some of the authors' videos vanished, for the
+    tests and benchmarks/official_splits.py to run the splits job on."""
+    missing = set(np.random.default_rng(seed).choice(ids, size=round(fraction * len(ids)), replace=False).tolist())
+    return pa.table({"photo_id": ids, "video_path": [None if i in missing else f"videos/{i}.mp4" for i in ids]}), missing
+
+
+def official_source_config(root: Path, max_missing_fraction: float) -> dict:
+    """The dataset.splits section that reads the authors' 25K and 100K lists from `root` (no download)."""
+    return {"source": "official", "sizes": {"25k": 25_000, "100k": 100_000},
+            "official": {"root": str(root), "url": None, "max_missing_fraction": max_missing_fraction}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
@@ -13,11 +13,11 @@ from noisyactions.atomic import atomic_path, atomic_write_bytes
 from noisyactions.dataset import figures
 from noisyactions.dataset.comparison import table1_frame
 from noisyactions.dataset.entities import classify_entities
-from noisyactions.dataset.official_splits import official_list_paths, official_splits, write_official_split
-from noisyactions.dataset.splits import richness_splits
-from noisyactions.dataset.statistics import dataset_statistics, statistic_denominators, table2_caption, table2_frame
+from noisyactions.dataset.official_splits import official_splits, write_official_split
+from noisyactions.dataset.splits import downloaded_ids, richness_splits
+from noisyactions.dataset.statistics import table2_caption, table2_frame, table2_statistics
 from noisyactions.dataset.table import build_dataset_table, write_table
-from noisyactions.label_lists import write_label_list
+from noisyactions.label_lists import label_list_paths, write_label_list
 from noisyactions.list_coverage import ListCoverage, check_missing, write_coverage_report
 from noisyactions.tables import write_paper_table
 from noisyactions.vocabulary import build_vocabulary, read_labels, write_vocabulary
@@ -58,9 +58,9 @@ def table1(table_path: Path, scale: str, outputs: dict) -> None:
 
 
 def table2(table_path: Path, entities_path: Path, scale: str, outputs: dict) -> None:
-    table, found = pq.read_table(table_path), pq.read_table(entities_path)
-    caption = f"Table 2: Some statistics from NoisyActions2M. {table2_caption(statistic_denominators(table, found))}"
-    write_paper_table(table2_frame(dataset_statistics(table, found), scale), outputs["csv"], outputs["md"], outputs["tex"], caption, scale)
+    statistics = table2_statistics(pq.read_table(table_path), pq.read_table(entities_path))
+    caption = f"Table 2: Some statistics from NoisyActions2M. {table2_caption(statistics)}"
+    write_paper_table(table2_frame(statistics.values, scale), outputs["csv"], outputs["md"], outputs["tex"], caption, scale)
 
 
 FIGURES = {
@@ -78,15 +78,13 @@ def figure(name: str, table_path: Path, entities_path: Path | None, scale: str, 
     figures.save(FIGURES[name](table, found, scale, config), pdf, png)
 
 
-def _official_splits(table_path: Path, config: dict, min_videos: int, out_dir: Path) -> list[ListCoverage]:
-    root = Path(config["official"]["root"] or "")
+def _official_splits(table: pa.Table, config: dict, min_videos: int, out_dir: Path) -> list[ListCoverage]:
+    root = Path(config["official"]["root"])
     for name in config["sizes"]:
-        for path in official_list_paths(root, name):
+        for path in label_list_paths(root, name):
             if not path.is_file():
                 raise FileNotFoundError(f"dataset.splits.official.root: {path} is missing (get it from {config['official']['url']})")
-    table = pq.read_table(table_path, columns=["photo_id", "video_path"])
-    available = set(table.filter(pc.is_valid(table["video_path"]))["photo_id"].to_pylist())
-    found = official_splits(root, list(config["sizes"]), available, min_videos)
+    found = official_splits(root, list(config["sizes"]), downloaded_ids(table), min_videos)
     for name, split in found.items():
         log.info("split %s (official): %s", name, split.coverage.row())
     for name, split in found.items():
@@ -95,16 +93,23 @@ def _official_splits(table_path: Path, config: dict, min_videos: int, out_dir: P
     return [split.coverage for split in found.values()]
 
 
+def _richness_splits(table: pa.Table, config: dict, out_dir: Path) -> list[ListCoverage]:
+    """Found is counted against the table's downloaded files, like the official lists', not assumed."""
+    available, coverages = downloaded_ids(table), []
+    for name, (ids, labels) in richness_splits(table, config["sizes"], config["required_fields"]).items():
+        list_path, class_index_path = label_list_paths(out_dir, name)
+        write_label_list(ids, labels, list_path, class_index_path)
+        coverages.append(ListCoverage(name, str(list_path), len(ids), sum(i in available for i in ids)))
+        log.info("split %s: %s", name, coverages[-1].row())
+    return coverages
+
+
 def splits(table_path: Path, config: dict, min_videos: int, scale: str, out_dir: Path, report: dict) -> None:
     """Write each split in the authors' format, computed by richness or the authors' lists restricted to the
     videos the dataset has, and the report of what each holds (listed, found, missing, dropped, kept)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if config["source"] == "official":
-        coverages = _official_splits(table_path, config, min_videos, out_dir)
+        coverages = _official_splits(pq.read_table(table_path, columns=["photo_id", "video_path"]), config, min_videos, out_dir)
     else:
-        coverages = []
-        for name, (ids, labels) in richness_splits(pq.read_table(table_path), config["sizes"], config["required_fields"]).items():
-            write_label_list(ids, labels, out_dir / f"trainlist{name}.txt", out_dir / f"classInd{name}.txt")
-            coverages.append(ListCoverage(name, str(out_dir / f"trainlist{name}.txt"), len(ids), len(ids)))
-            log.info("split %s: %d videos", name, len(ids))
+        coverages = _richness_splits(pq.read_table(table_path), config, out_dir)
     write_coverage_report(coverages, report["csv"], report["json"], report["md"], f"NoisyActions splits ({config['source']}) against the dataset, {scale}")

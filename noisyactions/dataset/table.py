@@ -32,6 +32,7 @@ import reverse_geocode
 
 from noisyactions.atomic import atomic_path
 from noisyactions.crawl.records import OK, RECORD_SCHEMA
+from noisyactions.dataset.columns import non_empty
 from noisyactions.vocabulary import lemmatise
 
 REQUIRED = ("photo_id", "status", "title", "description", "tags", "comments", "comment_count", "date_upload", "latitude",
@@ -104,7 +105,7 @@ def build_dataset_table(shards: list[Path], label_of: dict[str, str], min_videos
     if not kept:
         raise DatasetError(f"no class has more than dataset.min_videos_per_class = {min_videos} videos")
     labels = [[label for label in row if label in kept] for row in labels]
-    has_sentence = pc.greater(pc.fill_null(pc.list_value_length(crawl["sentences"]), 0), 0).to_numpy(zero_copy_only=False)
+    has_sentence = non_empty(crawl["sentences"]).to_numpy(zero_copy_only=False)
     keep = np.array([bool(row) for row in labels]) | has_sentence
     table = crawl.filter(pa.array(keep))
     labels = [row for row, k in zip(labels, keep) if k]

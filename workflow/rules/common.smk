@@ -1,7 +1,9 @@
 # Helpers and input functions only: no rules here.
 import os
+from pathlib import Path
 
-from noisyactions.config import ConfigError, validate
+from noisyactions.config import validate
+from noisyactions.label_lists import label_list_paths
 from noisyactions.world.concepts import CONVENTIONS
 from noisyactions.world.layout import WorldLayout
 
@@ -105,8 +107,13 @@ def figure_files(name):
     return {kind: f"{FIGURES}/{name}.{kind}" for kind in ("pdf", "png")}
 
 
+def label_list_files(folder, name):
+    """A split's trainlist and classInd files in `folder`, named where the package names them."""
+    return [str(path) for path in label_list_paths(folder, name)]
+
+
 def split_files():
-    return [f"results/splits/{stem}{name}.txt" for name in SPLIT_NAMES for stem in ("trainlist", "classInd")]
+    return [path for name in SPLIT_NAMES for path in label_list_files("results/splits", name)]
 
 
 def split_report_files():
@@ -115,16 +122,16 @@ def split_report_files():
 
 
 OFFICIAL_SPLITS = config["dataset"]["splits"]["official"]
-OFFICIAL_LISTS_ROOT = OFFICIAL_SPLITS["root"] if config["dataset"]["splits"]["source"] == "official" else None
-if config["dataset"]["splits"]["source"] == "official" and not OFFICIAL_LISTS_ROOT:
-    raise ConfigError("config: key dataset.splits.official.root: set the folder of the authors' lists (source is official)")
+# The schema requires the root when the source is official; normalised as the list paths are, so the
+# download rule's output and the splits' inputs name the same files.
+OFFICIAL_LISTS_ROOT = str(Path(OFFICIAL_SPLITS["root"])) if config["dataset"]["splits"]["source"] == "official" else None
 
 
 def official_split_lists():
     """The authors' lists that the splits read when the source is official; missing ones are downloaded."""
     if not OFFICIAL_LISTS_ROOT:
         return []
-    return [f"{OFFICIAL_LISTS_ROOT}/{stem}{name}.txt" for name in SPLIT_NAMES for stem in ("trainlist", "classInd")]
+    return [path for name in SPLIT_NAMES for path in label_list_files(OFFICIAL_LISTS_ROOT, name)]
 
 
 def official_list_url(wildcards):
@@ -161,7 +168,7 @@ def cache_inputs(wildcards):
     """What a dataset's cache is built from: the embedded world's folder, or the dataset table and split."""
     if wildcards.cached == "noisyactions":
         name = largest_split()
-        return {"table": f"{DATASET}/noisyactions.parquet", "split": [f"results/splits/trainlist{name}.txt", f"results/splits/classInd{name}.txt"]}
+        return {"table": f"{DATASET}/noisyactions.parquet", "split": label_list_files("results/splits", name)}
     return {"world": [str(WORLD.downstream(wildcards.cached))] if config["world"]["enabled"] else []}
 
 
@@ -175,8 +182,7 @@ wildcard_constraints:
 
 
 def pretrain_split_files():
-    name = config["training"]["pretrain"]["split"]
-    return [f"results/splits/trainlist{name}.txt", f"results/splits/classInd{name}.txt"]
+    return label_list_files("results/splits", config["training"]["pretrain"]["split"])
 
 
 def finetune_init(wildcards):
