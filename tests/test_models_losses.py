@@ -13,7 +13,7 @@ import torch
 
 from noisyactions.label_lists import read_label_list
 from noisyactions.training.losses import (
-    DistributionBalancedFocal, bce_loss, cce_loss, cce_mask_assignment, cce_mask_loss, cce_mask_thresholds, focal_loss, random_single_labels,
+    DistributionBalancedFocal, bce_loss, cce_loss, cce_mask_assignment, cce_mask_loss, cce_mask_thresholds, focal_loss, label_counts, random_single_labels,
 )
 from noisyactions.training.models import VideoResNet18, parameter_count
 from noisyactions.training.run import PretrainCriterion
@@ -104,6 +104,10 @@ def _cce_mask_singles(labels: list[list[int]], classes: int, threshold: str, lab
     return criterion.single.tolist()
 
 
+def _thresholds(labels: list[list[int]], classes: int, kind: str) -> np.ndarray:
+    return cce_mask_thresholds(label_counts(labels, classes), len(labels), kind)
+
+
 def test_cce_mask_takes_a_label_only_while_its_count_is_less_than_the_threshold():
     # videos per label: 4, 4, 1 -> the authors' global threshold is 3; whatever order the videos are walked
     # in, three of the four [0, 1] videos take label 0 (counts 0, 1, 2 < 3) and the fourth moves on to label 1
@@ -111,7 +115,7 @@ def test_cce_mask_takes_a_label_only_while_its_count_is_less_than_the_threshold(
     for epoch in range(3):
         singles = _cce_mask_singles(labels, 3, "global_mean", "listed", epoch)
         assert sorted(singles[:4]) == [0, 0, 0, 1] and singles[4] == 2
-    assert cce_mask_thresholds(labels, 3, "global_mean").tolist() == [3.0, 3.0, 3.0]
+    assert _thresholds(labels, 3, "global_mean").tolist() == [3.0, 3.0, 3.0]
 
 
 def test_cce_mask_random_label_order_does_not_favour_the_first_listed_label():
@@ -143,12 +147,12 @@ class Reversed(InOrder):
 def test_cce_mask_assignment_by_hand():
     # per-class thresholds: 4 and 5 videos per label, 5 videos, 9 (video, label) pairs -> 20/9 and 25/9
     labels = [[0, 1], [0, 1], [0, 1], [0, 1], [1]]
-    share = cce_mask_thresholds(labels, 2, "class_share")
+    share = _thresholds(labels, 2, "class_share")
     assert share.tolist() == pytest.approx([20 / 9, 25 / 9])
     single, partial = cce_mask_assignment(labels, share, InOrder(), "listed")
     assert single.tolist() == [0, 0, 0, 1, 1] and partial == [[1], [1], [1], [0], []]
     # the global threshold (4.5) lets label 0 take all four
-    single, _ = cce_mask_assignment(labels, cce_mask_thresholds(labels, 2, "global_mean"), InOrder(), "listed")
+    single, _ = cce_mask_assignment(labels, _thresholds(labels, 2, "global_mean"), InOrder(), "listed")
     assert single.tolist() == [0, 0, 0, 0, 1]
     # thresholds of 1: first come, first served; the third video finds both labels taken and falls back to its row's first
     labels = [[1, 0], [1, 0], [1, 0]]
@@ -160,7 +164,7 @@ def test_cce_mask_assignment_by_hand():
     with pytest.raises(ValueError, match="label_order: 'alphabetical'"):
         cce_mask_assignment(labels, np.array([1.0, 1.0]), InOrder(), "alphabetical")
     with pytest.raises(ValueError, match="threshold: 'median'"):
-        cce_mask_thresholds(labels, 2, "median")
+        _thresholds(labels, 2, "median")
 
 
 @pytest.mark.parametrize("label_order", ["random", "listed"])
@@ -171,7 +175,7 @@ def test_cce_mask_assignment_invariants_on_the_authors_25k_list(label_order):
     _, names = read_label_list(folder / "trainlist25k.txt", folder / "classInd25k.txt")
     vocabulary = {name: k for k, name in enumerate(sorted({n for row in names for n in row}))}
     labels = [[vocabulary[n] for n in row] for row in names]
-    thresholds = cce_mask_thresholds(labels, len(vocabulary), "global_mean")
+    thresholds = _thresholds(labels, len(vocabulary), "global_mean")
     threshold = thresholds[0]
     single, partial = cce_mask_assignment(labels, thresholds, np.random.default_rng(0), label_order)
     assert len(single) == len(labels) == 27_568

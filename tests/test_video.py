@@ -160,9 +160,9 @@ def test_noisyactions_targets_are_multi_hot(tmp_path, tiny_world):
 
 def test_the_cache_returns_the_resized_frames(tiny_world, tmp_path):
     path = next(tiny_world.web_videos.glob("*.mp4"))
-    report = cache_video(path, tmp_path / "v.npy", 16, "frames")
+    record = cache_video(path, tmp_path / "v.npy", 16, "frames")
     expected = resize_frames(read_all_frames(path), 16)
-    assert (report.decoded, report.status) == (len(expected), "ok")
+    assert (record["frames"], record["status"]) == (len(expected), "ok")
     assert np.array_equal(read_clip(tmp_path / "v.npy", np.array([0, 2, 2]), ClipReader()), expected[[0, 2, 2]])
     cache_video(path, tmp_path / "v.mp4", 16, "video", gop=2)
     assert read_all_frames(tmp_path / "v.mp4").shape == expected.shape
@@ -231,3 +231,18 @@ def test_test_clips_come_from_one_decode_pass(tmp_path, monkeypatch, known_frame
     transform = EvalTransform(48, 48)
     expected = torch.stack([transform(full[window]) for window in evaluation_clips(100, 16, "windows")])
     assert sample["clip"].shape == (7, 3, 16, 48, 48) and torch.equal(sample["clip"], expected)
+
+
+def test_a_status_the_code_does_not_know_is_not_read(tiny_world):
+    """One rule says which statuses are read (decode.usable), for training's rows and a test list
+    alike: ok, partial with video.cache.use_partial, nothing else, not even a status it has never seen."""
+    from noisyactions.training.usable import usable_rows
+
+    path = str(next(tiny_world.web_videos.glob("*.mp4")))
+    videos = pd.DataFrame({"path": [path] * 4, "target": [0] * 4, "status": ["ok", "partial", "undecodable", "quarantined"], "error": ["", "6 of 8", "no frame", "?"]})
+    for use_partial in (True, False):
+        dataset = ClipDataset(videos, 1, {**VIDEO, "clip_length": 4, "short_side": 24, "crop": 16, "cache": {"use_partial": use_partial}}, train=False)
+        read = [True, use_partial, False, False]
+        assert ["failure" not in dataset[item] for item in range(4)] == read
+        assert usable_rows(videos, use_partial).tolist() == read
+    assert "quarantined: ?" in dataset[3]["failure"].reason

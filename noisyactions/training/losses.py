@@ -22,16 +22,23 @@ LABEL_ORDERS = ("random", "listed")
 THRESHOLDS = ("global_mean", "class_share")
 
 
-def cce_mask_thresholds(labels: list[list[int]], classes: int, kind: str) -> np.ndarray:
-    """Algorithm 1's class thresholds, one per class. `global_mean` (the authors'): every class gets the
-    mean number of videos per label in use. `class_share`: class c gets its share of the videos in
-    proportion to how often it is a label, n_c x videos / (video, label) pairs; the shares add up to the
-    number of videos, so a frequent class is not capped at a rare class's level."""
-    counts = np.bincount([label for row in labels for label in row], minlength=classes).astype(np.float64)
+def label_counts(labels: list[list[int]], classes: int) -> np.ndarray:
+    """How many videos have each class as a label (n_c): what CCE-Mask's thresholds and the
+    Distribution-Balanced loss are both computed from."""
+    return np.bincount([label for row in labels for label in row], minlength=classes)
+
+
+def cce_mask_thresholds(counts: np.ndarray, videos: int, kind: str) -> np.ndarray:
+    """Algorithm 1's class thresholds, one per class, from the label counts (`label_counts`) of
+    `videos` videos. `global_mean` (the authors'): every class gets the mean number of videos per label
+    in use. `class_share`: class c gets its share of the videos in proportion to how often it is a
+    label, n_c x videos / (video, label) pairs; the shares add up to the number of videos, so a
+    frequent class is not capped at a rare class's level."""
+    counts = np.asarray(counts, dtype=np.float64)
     if kind == "global_mean":
-        return np.full(classes, counts[counts > 0].mean())
+        return np.full(len(counts), counts[counts > 0].mean())
     if kind == "class_share":
-        return counts * len(labels) / counts.sum()
+        return counts * videos / counts.sum()
     raise ValueError(f"training.cce_mask.threshold: {kind!r} is not one of {THRESHOLDS}")
 
 

@@ -18,11 +18,12 @@ from noisyactions.tables import write_paper_table
 from noisyactions.training import losses
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.trainer import fit, load_backbone
-from noisyactions.training.usable import EveryTestVideo, log_skipped, usable_rows
+from noisyactions.training.usable import log_skipped, usable_rows
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import noisyactions_index
 
 log = logging.getLogger(__name__)
+CACHE_COLUMNS = ("path", "cached", "frames", "status", "error", "timing")  # what a cache index adds to a split's index
 LOSSES = ("cce", "cce_mask", "bce", "focal", "balanced_focal")
 PAPER_TABLE3 = (("None", "-", "scratch", 44.54), ("Single Label", "CCE", "cce", 39.78), ("Single Label", "CCE-Mask", "cce_mask", 40.73),
                 ("Multi Label", "BCELoss", "bce", 44.77), ("Multi Label", "Focal", "focal", 45.04), ("Multi Label", "Balanced-Focal", "balanced_focal", 45.38))
@@ -36,7 +37,8 @@ def _input(video: dict, training: dict) -> dict:
 def _cached(index: pd.DataFrame, cache_index: Path, use_partial: bool) -> pd.DataFrame:
     """Point an index at the cache (the cache index lists source path -> cached file, frames, status)
     and keep the videos training can read (see usable.py)."""
-    cache = pd.read_parquet(cache_index, columns=["path", "cached", "frames", "status", "error"])
+    columns = [c for c in CACHE_COLUMNS if c in pq.read_schema(cache_index).names]  # `timing` is new: older caches lack it
+    cache = pd.read_parquet(cache_index, columns=columns)
     merged = index.merge(cache, on="path", how="left")
     missing = merged["cached"].isna() & merged["status"].isna()
     if missing.any():
@@ -56,9 +58,9 @@ class PretrainCriterion:
         empty = next((video for video, row in enumerate(labels) if not row), None)
         if empty is not None:
             raise ValueError(f"video {empty} of the pretraining split has no label")
-        counts = np.bincount([label for row in labels for label in row], minlength=classes)
+        counts = losses.label_counts(labels, classes)
         self.label_order = config["cce_mask"]["label_order"]
-        self.thresholds = losses.cce_mask_thresholds(labels, classes, config["cce_mask"]["threshold"])
+        self.thresholds = losses.cce_mask_thresholds(counts, len(labels), config["cce_mask"]["threshold"])
         db = config["balanced_focal"]
         self.balanced = losses.DistributionBalancedFocal(counts, len(labels), db["alpha"], db["beta"], db["mu"], db["lambda"], db["kappa"], db["gamma"])
         self.single = self.partial = None
@@ -116,8 +118,7 @@ def finetune(pretrained: Path | None, cache_index: Path, classes_file: Path, vid
     unusable_tests = log_skipped(index[test], usable[test], f"{cache_index}: testing (counted as wrong)")
     geometry = _input(video, training)
     train_set = ClipDataset(index[train & usable], classes, geometry, train=True, max_skip=1, seed=training["seed"])
-    readable = ClipDataset(index[test & usable], classes, geometry, train=False, seed=training["seed"])
-    val_set = EveryTestVideo(index[test], usable[test], readable)
+    val_set = ClipDataset(index[test], classes, geometry, train=False, seed=training["seed"])  # unusable videos come back as failures
     torch.manual_seed(training["seed"])
     model = VideoResNet18(training["model"], classes, training["width"])
     loaded = load_backbone(model, pretrained) if pretrained else 0

@@ -10,8 +10,13 @@ caching a few minutes of 1080p costs a few frames of memory, not gigabytes (benc
 How much of it decoded (decode.py) goes into the index: `ok`; `partial`, with the frames that decoded
 cached and the fraction they are of what the container claims (whether training uses them is
 `video.cache.use_partial`, decided by the reader of the index); `undecodable`, with the reason and
-nothing cached. Each cached file has that record beside it (`<file>.json`, written before the file
-itself appears), so a resumed run knows the status of what an earlier run cached.
+nothing cached. Each video has that record where its file goes (`<file>.json`, written before the file
+itself appears; alone for an undecodable one), so a resumed run knows the status of what an earlier
+run cached or failed to, and decodes neither again. Only a broken video is recorded undecodable: a
+full disk, a denied write or a bug in this code stops the run instead of condemning the video for good.
+
+A `video` file's record also holds its `timing` (frame_table.RegularTiming), checked against the file
+as written: readers seek in it without first reading its packets for a frame table.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import closing
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +34,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from noisyactions.atomic import atomic_path, atomic_write_text
-from noisyactions.video.decode import DecodeReport, VideoDecoder
+from noisyactions.video.decode import VIDEO_ERRORS, DecodeReport, VideoDecoder, error_text
 from noisyactions.video.encode import VideoWriter
 from noisyactions.video.frame_file import FrameFileWriter
+from noisyactions.video.frame_table import RegularTiming, read_frame_table, regular_timing
 from noisyactions.video.probe import UndecodableVideo
 
 SUFFIX = {"frames": ".npy", "video": ".mp4"}
@@ -69,13 +76,14 @@ def record_path(target: Path) -> Path:
     return target.with_name(target.name + ".json")
 
 
-def index_columns(report: DecodeReport) -> dict:
-    """A video's cache-index columns other than `cached`."""
-    return {"frames": report.decoded, "status": report.status, "decoded_fraction": report.fraction, "error": report.reason}
+def index_columns(report: DecodeReport, timing: RegularTiming | None = None) -> dict:
+    """A video's cache-index columns other than `cached`: its record."""
+    return {"frames": report.decoded, "status": report.status, "decoded_fraction": report.fraction, "error": report.reason,
+            "timing": asdict(timing) if timing else None}
 
 
-def cache_video(source: Path, target: Path, short_side: int, fmt: str, gop: int = 8, fps: int = 8, threads: int = 1) -> DecodeReport:
-    """Cache one video frame by frame; returns how completely it decoded. Raises UndecodableVideo
+def cache_video(source: Path, target: Path, short_side: int, fmt: str, gop: int = 8, fps: int = 8, threads: int = 1) -> dict:
+    """Cache one video frame by frame; returns its record (index_columns). Raises UndecodableVideo
     (and writes nothing) when no frame decodes."""
     target = Path(target)
     decoder = VideoDecoder(source, threads)
@@ -86,17 +94,28 @@ def cache_video(source: Path, target: Path, short_side: int, fmt: str, gop: int 
         report = decoder.report
         if report.status == "undecodable":
             raise UndecodableVideo(f"{source}: {report.reason}")
-        atomic_write_text(record_path(target), json.dumps(index_columns(report)) + "\n")
-    return report
+        timing = _written_timing(tmp, report.decoded) if fmt == "video" else None
+        record = index_columns(report, timing)
+        atomic_write_text(record_path(target), json.dumps(record) + "\n")
+    return record
+
+
+def _written_timing(path: Path, frames: int) -> RegularTiming | None:
+    """The regular timing of a video the cache has just written, read back from its packets (so a
+    reader trusting it trusts what is in the file), or None when it is not regular."""
+    table = read_frame_table(path)
+    return regular_timing(table) if table is not None and len(table) == frames else None
 
 
 def cached_record(target: Path) -> dict | None:
-    """The index columns of a video an earlier run cached, or None when it has to be cached (again):
-    no file, or a file from before records were kept, whose status nobody checked."""
+    """The record an earlier run left for a video, or None when it has to be cached (again): no record
+    (never tried, or cached before records were kept), or a cached file that is gone."""
     record = record_path(target)
-    if not target.exists() or not record.exists():
+    if not record.exists():
         return None
-    return json.loads(record.read_text())
+    columns = json.loads(record.read_text())
+    columns["timing"] = columns.get("timing")  # records from before timings were kept have none
+    return columns if columns["status"] == "undecodable" or target.exists() else None
 
 
 def cached_name(path: str, fmt: str) -> str:
@@ -104,20 +123,28 @@ def cached_name(path: str, fmt: str) -> str:
     return hashlib.sha1(path.encode()).hexdigest()[:16] + SUFFIX[fmt]
 
 
+def _cache_or_record_failure(source: Path, target: Path, short_side: int, fmt: str, gop: int) -> dict:
+    """Cache a video, or record where its file would go why it cannot be, so that a resumed run skips
+    it too; either way its record. Errors that are not the video's (OSError: a full disk, a denied
+    write, PyAV's own included) are raised."""
+    try:
+        return cache_video(source, target, short_side, fmt, gop)
+    except (UndecodableVideo, *VIDEO_ERRORS) as error:
+        if isinstance(error, OSError):
+            raise
+        record = index_columns(DecodeReport(str(source), 0, None, error_text(error)))
+        atomic_write_text(record_path(target), json.dumps(record) + "\n")
+        return record
+
+
 def build_cache(videos: pd.DataFrame, out_dir: Path, short_side: int, fmt: str, gop: int) -> pd.DataFrame:
     """Cache every video of an index; returns the index with `cached`, `frames`, `status`,
-    `decoded_fraction` and `error`. Partial videos are cached and recorded whatever
+    `decoded_fraction`, `error` and `timing`. Partial videos are cached and recorded whatever
     `video.cache.use_partial` says: the index's readers decide whether to use them."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for path in tqdm(videos["path"].tolist(), desc=f"cache {out_dir.name}", unit="video"):
         target = out_dir / cached_name(path, fmt)
-        record = cached_record(target)  # written atomically before the file: an existing pair is complete
-        if record is None:
-            try:
-                record = index_columns(cache_video(Path(path), target, short_side, fmt, gop))
-            except Exception as error:  # noqa: BLE001 (a broken source video is recorded, not fatal)
-                rows.append({"cached": None, "frames": 0, "status": "undecodable", "decoded_fraction": 0.0, "error": f"{type(error).__name__}: {error}"})
-                continue
-        rows.append({"cached": str(target), **record})
+        record = cached_record(target) or _cache_or_record_failure(Path(path), target, short_side, fmt, gop)
+        rows.append({"cached": None if record["status"] == "undecodable" else str(target), **record})
     return videos.reset_index(drop=True).join(pd.DataFrame(rows))

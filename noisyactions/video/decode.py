@@ -8,12 +8,15 @@ its frames, not the rest of the file. Completeness is judged against what the co
 frame count, else duration x frame rate), because a truncated or overwritten file decodes cleanly up to
 where its data stops and raises nothing.
 
+Whether a video with a given status is read at all is decided here too (`usable`), for training,
+testing and the cache index's readers alike.
+
 `read_all_frames` holds a whole video in memory: for tests, checks and short videos only.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -25,6 +28,24 @@ import numpy as np
 # frame) is missing: edit lists, rounded durations and trailing empty packets make honest files come
 # up a frame or so short of their header.
 MISSING_FRAMES_TOLERATED = 0.01
+
+# What a damaged or odd video raises on its way out of the decoder: PyAV failing on a packet or a
+# frame's conversion, frames of two sizes where one array needs one. Not OSError as such: a missing
+# file is the reader's business (reader.READ_ERRORS), a full disk or a denied write is nobody's video's
+# fault (PyAV's errors for those subclass OSError too, and the cache lets them stop the run).
+VIDEO_ERRORS = (av.error.FFmpegError, ValueError, EOFError)
+
+
+def error_text(error: BaseException) -> str:
+    """How an error reads in a failure, a decode report and the cache index: its type and message."""
+    return f"{type(error).__name__}: {error}"
+
+
+def usable(status: str, use_partial: bool) -> bool:
+    """Whether the frames of a video with this decode status are read, in training and testing alike:
+    `ok` ones, and `partial` ones when `video.cache.use_partial`. Any other status (`undecodable`, or
+    one this code does not know) has nothing that may be read."""
+    return status == "ok" or (status == "partial" and use_partial)
 
 
 @dataclass(frozen=True)
@@ -120,9 +141,24 @@ class VideoDecoder:
                 for frame in decode_packets(container, stream, errors):
                     decoded += 1
                     yield frame
-        except (av.error.FFmpegError, OSError, ValueError, EOFError) as error:
-            errors.append(f"{type(error).__name__}: {error}")
+        except (*VIDEO_ERRORS, OSError) as error:  # a file that does not open reports zero frames
+            errors.append(error_text(error))
         self.report = DecodeReport(str(self.path), decoded, expected, _summary(errors))
+
+
+def numbered_frames(decoder: VideoDecoder, wanted: set[int] | None = None, last: int | None = None) -> Iterator[tuple[int, av.VideoFrame]]:
+    """(frame number, frame) for the frames in `wanted` (every frame when None), in order, stopping
+    after frame `last`, so that a reader decodes no further than it needs; IndexError, saying how many
+    frames did decode, when the video ends before `last`. The file is closed when this ends or is closed."""
+    with closing(decoder.frames()) as frames:
+        for number, frame in enumerate(frames):
+            if wanted is None or number in wanted:
+                yield number, frame
+            if last is not None and number >= last:
+                return
+    if last is not None:
+        report = decoder.report
+        raise IndexError(f"{decoder.path}: frame {last} asked of a video of which {report.decoded} frames decode" + (f" ({report.error})" if report.error else ""))
 
 
 def _summary(errors: list[str]) -> str:

@@ -22,15 +22,27 @@ CONTAINERS = {
 }
 
 
+def encoder_options(codec: str, gop: int, crf: int) -> dict[str, str]:
+    """The encoder options the package writes with: a GOP of exactly `gop` frames, quality `crf`."""
+    if codec == "libx264":
+        # Byte-identical output: one thread, and no macroblock-tree rate control (measured here: with
+        # mbtree the same frames encode differently depending on what the process encoded before).
+        # No scene-cut keyframes, so the GOP is exactly `gop`.
+        return {"crf": str(crf), "preset": "veryfast", "threads": "1", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:mbtree=0"}
+    return {"g": str(gop), "qscale": str(max(2, crf // 6)), "threads": "1"}
+
+
 class VideoWriter:
     """Encode frames one at a time into `target` (a path or a binary file), in the container that
     `suffix` names: a long video never has to be in memory at once. The stream is set up by the first
-    frame (its size); a writer that got no frame writes nothing."""
+    frame (its size); a writer that got no frame writes nothing. `options` replace or add encoder
+    options over `encoder_options`' (a benchmark's preset or x264 parameters, say)."""
 
-    def __init__(self, target, suffix: str, fps: int, gop: int, crf: int = 23):
+    def __init__(self, target, suffix: str, fps: int, gop: int, crf: int = 23, options: dict[str, str] | None = None):
         if suffix not in CONTAINERS:
             raise ValueError(f"cannot write {suffix!r} videos; supported: {sorted(CONTAINERS)}")
-        self.target, self.suffix, self.fps, self.gop, self.crf = target, suffix, fps, gop, crf
+        self.target, self.suffix, self.fps, self.gop = target, suffix, fps, gop
+        self.options = {**encoder_options(CONTAINERS[suffix][1], gop, crf), **(options or {})}
         self.container = self.stream = None
         self.frames = 0
 
@@ -38,16 +50,8 @@ class VideoWriter:
         if height % 2 or width % 2:
             raise ValueError(f"video width and height must be even for yuv420p, got {width}x{height}")
         container_format, codec = CONTAINERS[self.suffix]
-        if codec == "libx264":
-            # Byte-identical output: one thread, and no macroblock-tree rate control (measured here: with
-            # mbtree the same frames encode differently depending on what the process encoded before).
-            # No scene-cut keyframes, so the GOP is exactly `gop`.
-            x264 = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:mbtree=0"
-            options = {"crf": str(self.crf), "preset": "veryfast", "threads": "1", "x264-params": x264}
-        else:
-            options = {"g": str(self.gop), "qscale": str(max(2, self.crf // 6)), "threads": "1"}
         self.container = av.open(str(self.target) if isinstance(self.target, (str, Path)) else self.target, "w", format=container_format)
-        self.stream = self.container.add_stream(codec, rate=self.fps, options=options)
+        self.stream = self.container.add_stream(codec, rate=self.fps, options=self.options)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         if codec == "mpeg4":
             self.stream.codec_context.gop_size = self.gop

@@ -23,6 +23,7 @@ class FrameFileWriter:
         self.handle = None
         self.shape: tuple[int, int, int] | None = None
         self.frames = 0
+        self.data_offset: int | None = None  # where the frames start, once the header is written
 
     def _header(self, count: int) -> dict:
         return {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": (count, *self.shape)}

@@ -9,6 +9,12 @@ start time and a frame rate: frame k is the k-th smallest packet timestamp, and 
 (None: decode from the start and count instead) unless every packet has a timestamp, no two share
 one, the packets add up to the header's frame count, and the first frame that decodes is a keyframe
 carrying the smallest timestamp. A reader still checks, frame by frame, that what it decodes follows the table.
+
+Building a table costs a pass over the file's packets, and a training run's loader workers start
+afresh every epoch, so for a file read once per epoch that pass would come with every clip. The cache
+writes its videos itself (constant frame rate, a keyframe every `gop` frames), so their tables are
+regular: `RegularTiming` is such a table in three numbers, checked against the written file's real
+table when the cache writes it, kept in the cache index and rebuilt there without opening the file.
 """
 
 from __future__ import annotations
@@ -81,3 +87,45 @@ def read_frame_table(path: Path) -> FrameTable | None:
         return None
     key_pts = np.sort(np.asarray(list(keys), dtype=np.int64))
     return FrameTable(pts, np.searchsorted(pts, key_pts), np.asarray([keys[int(t)] for t in key_pts], dtype=np.int64))
+
+
+def _same_table(a: FrameTable, b: FrameTable) -> bool:
+    return all(np.array_equal(x, y) for x, y in ((a.pts, b.pts), (a.keyframes, b.keyframes), (a.seek_targets, b.seek_targets)))
+
+
+@dataclass(frozen=True)
+class RegularTiming:
+    """A regular frame table: frame k at timestamp k x `step`, a keyframe every `keyframe_interval`
+    frames from frame 0, each sought `seek_offset` from its timestamp (B-frames put a keyframe's decode
+    time before its presentation time)."""
+
+    step: int
+    keyframe_interval: int
+    seek_offset: int
+
+    def __post_init__(self):
+        for name, value in list(vars(self).items()):  # a parquet index hands them back as floats
+            object.__setattr__(self, name, int(value))
+
+    def table(self, frames: int) -> FrameTable:
+        pts = np.arange(frames, dtype=np.int64) * self.step
+        keyframes = np.arange(0, frames, self.keyframe_interval, dtype=np.int64)
+        return FrameTable(pts, keyframes, pts[keyframes] + self.seek_offset)
+
+
+def regular_timing(table: FrameTable | None) -> RegularTiming | None:
+    """The three numbers that rebuild `table` exactly, or None when it is not regular (or not there)."""
+    if table is None:
+        return None
+    step = int(table.pts[1] - table.pts[0]) if len(table) > 1 else 1
+    interval = int(table.keyframes[1] - table.keyframes[0]) if len(table.keyframes) > 1 else len(table)
+    timing = RegularTiming(step, interval, int(table.seek_targets[0] - table.pts[0]))
+    return timing if step > 0 and _same_table(timing.table(len(table)), table) else None
+
+
+def timing_table(timing: np.ndarray | None, frames: int) -> FrameTable | None:
+    """The table of a cached video from its index row's (step, keyframe interval, seek offset), or None
+    when the index has none (a step of 0: a frame cache, or a cache from before timings were kept)."""
+    if timing is None or not timing[0]:
+        return None
+    return RegularTiming(*timing).table(frames)

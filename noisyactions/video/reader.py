@@ -3,7 +3,9 @@
 Frame k is the k-th frame the decoder hands out, as in the cache and every other reader (decode.py).
 Seeking finds it through the file's frame table (frame_table.py) and checks every decoded frame
 against it; a file whose timestamps cannot be trusted, or that strays from its table while decoding,
-is read from the start instead, counting frames. Slower, never wrong.
+is read from the start instead, counting frames. Slower, never wrong. Building a table is a pass over
+the file's packets, so a reader remembers the tables it built; a cached video's table comes with the
+cache index instead (frame_table.RegularTiming), and the caller hands it over.
 
 A file that will not open or stops decoding part-way never raises out of `read`: the caller gets a
 `ClipFailure` with the reason and decides (skip it in training, count it wrong at test), and either
@@ -17,14 +19,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
-from noisyactions.video.decode import VideoDecoder, decode_packets, open_video, scan_video
+from noisyactions.video.decode import VIDEO_ERRORS, VideoDecoder, decode_packets, error_text, numbered_frames, open_video
 from noisyactions.video.frame_table import FrameTable, read_frame_table
 from noisyactions.video.mapped_frames import map_frames, select_frames
 
 TABLES_REMEMBERED = 1024  # per reader (one per loader worker): a few KB each
+
+# What reading clips out of a broken, missing or odd file raises: a broken video's errors, a frame the
+# video does not have, a file that is not there. Every reader turns them into a ClipFailure.
+READ_ERRORS = (*VIDEO_ERRORS, IndexError, OSError, StopIteration)
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,9 @@ class ClipFailure:
     path: str
     reason: str
 
-
-def frame_count(path: Path) -> int:
-    """Frames of the first video stream that decode (decode.py: the count the cache records)."""
-    return scan_video(path).decoded
+    @classmethod
+    def of(cls, path, error: BaseException) -> ClipFailure:
+        return cls(str(path), error_text(error))
 
 
 class _StrayedFromTable(Exception):
@@ -47,37 +51,44 @@ class ClipReader:
         self.threads = threads
         self._tables: OrderedDict[tuple, FrameTable | None] = OrderedDict()
 
-    def read(self, path: Path, indices: np.ndarray, seek: bool = True) -> np.ndarray | ClipFailure:
+    def read(self, path: Path, indices: np.ndarray, seek: bool = True, table: FrameTable | None = None) -> np.ndarray | ClipFailure:
         """Frames `indices` (sorted or not, repeats allowed) as (len, H, W, 3) uint8, or why not.
         `seek=False` decodes from the start: for a file known to be damaged, whose timestamps say
-        nothing about which frames were lost."""
+        nothing about which frames were lost. `table`: the file's frame table when the caller knows it
+        (a cached video's, from the cache index), saving the pass over its packets that builds one."""
         try:
-            return self._read(Path(path), np.asarray(indices), seek)
-        except (av.error.FFmpegError, ValueError, IndexError, OSError, StopIteration, EOFError) as error:
-            return ClipFailure(str(path), f"{type(error).__name__}: {error}")
+            return self._read(Path(path), np.asarray(indices), seek, table)
+        except READ_ERRORS as error:
+            return ClipFailure.of(path, error)
 
-    def _read(self, path: Path, indices: np.ndarray, seek: bool) -> np.ndarray:
+    def _read(self, path: Path, indices: np.ndarray, seek: bool, known: FrameTable | None) -> np.ndarray:
         wanted = sorted(set(int(i) for i in indices))
         if wanted[0] < 0:
             raise IndexError(f"{path}: negative frame index {wanted[0]}")
-        key = self._table_key(path)
-        table = self._table(path, key) if seek else None
-        frames = None
-        if table is not None:
-            try:
-                frames = self._read_seeking(path, table, wanted)
-            except _StrayedFromTable:
-                self._tables[key] = None  # this file is read from the start from now on
+        frames = self._read_seeking_if_sound(path, wanted, known) if seek else None
         if frames is None:
             frames = self._read_counting(path, wanted)
         return np.stack([frames[int(i)] for i in indices])
+
+    def _read_seeking_if_sound(self, path: Path, wanted: list[int], known: FrameTable | None) -> dict[int, np.ndarray] | None:
+        """The frames by seeking, or None when the file's timestamps cannot be trusted to find them."""
+        table = known if known is not None else self._table(path)
+        if table is None:
+            return None
+        try:
+            return self._read_seeking(path, table, wanted)
+        except _StrayedFromTable:
+            if known is None:
+                self._tables[self._table_key(path)] = None  # this file is read from the start from now on
+            return None
 
     @staticmethod
     def _table_key(path: Path) -> tuple:
         stat = os.stat(path)
         return str(path), stat.st_size, stat.st_mtime_ns
 
-    def _table(self, path: Path, key: tuple) -> FrameTable | None:
+    def _table(self, path: Path) -> FrameTable | None:
+        key = self._table_key(path)
         if key not in self._tables:
             self._tables[key] = read_frame_table(path)
             if len(self._tables) > TABLES_REMEMBERED:
@@ -113,23 +124,16 @@ class ClipReader:
 
     def _read_counting(self, path: Path, wanted: list[int]) -> dict[int, np.ndarray]:
         """Decode from the start, numbering frames as they come: right whatever the timestamps say."""
-        frames: dict[int, np.ndarray] = {}
-        wanted_set, last = set(wanted), wanted[-1]
-        decoder = VideoDecoder(path, self.threads)
-        for number, frame in enumerate(decoder.frames()):
-            if number in wanted_set:
-                frames[number] = frame.to_ndarray(format="rgb24")
-            if number >= last:
-                return frames
-        report = decoder.report
-        raise IndexError(f"{path}: frame {last} asked of a video of which {report.decoded} frames decode" + (f" ({report.error})" if report.error else ""))
+        decoded = numbered_frames(VideoDecoder(path, self.threads), set(wanted), wanted[-1])
+        return {number: frame.to_ndarray(format="rgb24") for number, frame in decoded}
 
 
-def read_clip(path: Path, indices: np.ndarray, reader: ClipReader) -> np.ndarray | ClipFailure:
-    """From the frame cache (.npy, memory-mapped slice) or any video file (seeking decode)."""
+def read_clip(path: Path, indices: np.ndarray, reader: ClipReader, table: FrameTable | None = None) -> np.ndarray | ClipFailure:
+    """From the frame cache (.npy, memory-mapped slice) or any video file (seeking decode, through
+    `table` when the caller knows it)."""
     if str(path).endswith(".npy"):
         try:
             return select_frames(map_frames(path), indices)  # a view of the map: the crop copies what it keeps
-        except (OSError, ValueError, IndexError) as error:
-            return ClipFailure(str(path), f"{type(error).__name__}: {error}")
-    return reader.read(path, indices)
+        except READ_ERRORS as error:
+            return ClipFailure.of(path, error)
+    return reader.read(path, indices, table=table)
