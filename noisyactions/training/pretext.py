@@ -34,6 +34,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from noisyactions.video.clips import random_start_and_skip
+
 PRETEXT_TASKS = ("none", "rotation", "spatial_permutation", "temporal_shuffle", "remote_clip")
 NONE, ROTATION, SPATIAL_PERMUTATION, TEMPORAL_SHUFFLE, REMOTE_CLIP = range(len(PRETEXT_TASKS))
 TEMPORAL_CHUNKS = 4
@@ -69,16 +71,9 @@ def tuple_steps(length: int, gap: int, tuple_len: int) -> int:
 def tuple_indices(num_frames: int, rng: np.random.Generator, length: int = 16, gap: int = 8, tuple_len: int = 3,
                   max_skip: int = 1) -> tuple[np.ndarray, int]:
     """(frame indices (tuple_len, length), skip) of one random tuple of a video of `num_frames` frames."""
-    if num_frames < 1:
-        raise ValueError("a video needs at least one frame")
     if length < 1 or gap < 0 or tuple_len < 1 or max_skip < 1:
         raise ValueError(f"tuple of {tuple_len} clips of {length} frames, gap {gap}, max skip {max_skip}: all must be positive (gap >= 0)")
-    skip = int(rng.integers(1, max_skip + 1))
-    steps = tuple_steps(length, gap, tuple_len)
-    if steps > 1:  # the largest skip that fits, as clips.training_clip lowers it
-        skip = max(1, min(skip, (num_frames - 1) // (steps - 1)))
-    span = (steps - 1) * skip + 1
-    start = int(rng.integers(0, num_frames - span + 1)) if span <= num_frames else 0
+    start, skip = random_start_and_skip(num_frames, tuple_steps(length, gap, tuple_len), max_skip, rng)
     offsets = (np.arange(tuple_len)[:, None] * (length + gap) + np.arange(length)[None, :]) * skip
     return np.minimum(start + offsets, num_frames - 1), skip
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def training_clip(num_frames: int, length: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
-    """Frame indices of one random training clip."""
+def random_start_and_skip(num_frames: int, length: int, max_skip: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Where a random window of `length` frame steps starts and its temporal skip: the skip drawn from
+    1..max_skip, then lowered until the window fits (0 and the lowest skip when nothing fits). Shared by
+    training clips and PCL's clip tuples, so both draw alike from the same generator."""
     if num_frames < 1:
         raise ValueError("a video needs at least one frame")
     skip = int(rng.integers(1, max_skip + 1))
@@ -20,6 +22,12 @@ def training_clip(num_frames: int, length: int, max_skip: int, rng: np.random.Ge
         skip = max(1, min(skip, (num_frames - 1) // (length - 1)))
     span = (length - 1) * skip + 1
     start = int(rng.integers(0, num_frames - span + 1)) if span <= num_frames else 0
+    return start, skip
+
+
+def training_clip(num_frames: int, length: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
+    """Frame indices of one random training clip."""
+    start, skip = random_start_and_skip(num_frames, length, max_skip, rng)
     return np.minimum(start + skip * np.arange(length), num_frames - 1)
 
 
