@@ -1,6 +1,11 @@
-"""Training throughput (forward + backward + SGD step) in clips/s: the paper's R3D-18 and R(2+1)D-18 at
-16x112x112, batch 64, mixed precision, on a GPU when one is here; otherwise it says so and measures
-the embedded default's CPU scale (width 1/8, 16x32x32, batch 16). Inputs are random tensors: the
+"""Training throughput (forward + backward + SGD step) in clips/s, for the supervised step and the PCL
+pretraining step (a tuple of 3 clips through the backbone, pretext CE + memory-bank NCE, residual
+clips as the paper's recipe; reported as clips/s = tuples x 3 / s and as tuples/s), for R3D-18 and
+R(2+1)D-18. On a GPU when one is here: the paper's scale, 16x112x112, width 1, supervised at batch 64
+with and without mixed precision, PCL with mixed precision at batch 16 and 64 tuples, K = 1024
+negatives, a memory bank of 100,000 videos. Otherwise it says so and measures the embedded default's
+CPU scale: width 1/8, 16x32x32, batch 16 clips / 16 tuples, K = 1024, a bank of 100 videos (the
+embedded 25K split). Inputs are random tensors, memory-bank indices random in range(videos): the
 model's cost alone (benchmarks/video_loading.py measures what feeds it).
 
     python benchmarks/training_throughput.py [--steps 10]
@@ -13,30 +18,22 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from noisyactions.training.models import VideoResNet18, parameter_count  # noqa: E402
+from noisyactions.training.pcl import PCLLoss, PCLModel  # noqa: E402
+from noisyactions.training.pretext import PRETEXT_TASKS  # noqa: E402
 from noisyactions.training.step import backward_and_step  # noqa: E402
 
+TUPLE_LEN = 3
 
-def measure(kind: str, width: float, batch: int, frames: int, side: int, device: torch.device, amp: bool, steps: int) -> float:
-    torch.manual_seed(0)
-    model = VideoResNet18(kind, 400, width).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last_3d)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, nesterov=True)
-    scaler = torch.amp.GradScaler("cuda") if amp else None
-    clips = torch.randn(batch, 3, frames, side, side, device=device)
-    targets = torch.randint(0, 400, (batch,), device=device)
 
-    def step():
-        with torch.autocast(device.type, enabled=amp):
-            loss = torch.nn.functional.cross_entropy(model(clips), targets)
-        backward_and_step(loss, optimizer, scaler)
-
+def rate(step: Callable[[], None], items: int, device: torch.device, steps: int) -> float:
+    """items x steps / s over `steps` calls of `step`, after 3 warm-up calls."""
     for _ in range(3):
         step()
     if device.type == "cuda":
@@ -46,7 +43,54 @@ def measure(kind: str, width: float, batch: int, frames: int, side: int, device:
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return batch * steps / (time.perf_counter() - started)
+    return items * steps / (time.perf_counter() - started)
+
+
+def prepare(model: torch.nn.Module, device: torch.device, amp: bool):
+    """The model on the device, its SGD optimiser and, with `amp`, a gradient scaler."""
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last_3d)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, nesterov=True)
+    return model, optimizer, torch.amp.GradScaler("cuda") if amp else None
+
+
+def supervised(kind: str, width: float, batch: int, frames: int, side: int, device: torch.device, amp: bool, steps: int) -> float:
+    """Clips/s of the supervised step (400-way cross-entropy)."""
+    torch.manual_seed(0)
+    model, optimizer, scaler = prepare(VideoResNet18(kind, 400, width), device, amp)
+    clips = torch.randn(batch, 3, frames, side, side, device=device)
+    targets = torch.randint(0, 400, (batch,), device=device)
+
+    def step():
+        with torch.autocast(device.type, enabled=amp):
+            loss = torch.nn.functional.cross_entropy(model(clips), targets)
+        backward_and_step(loss, optimizer, scaler)
+
+    return rate(step, batch, device, steps)
+
+
+def pcl(kind: str, width: float, batch: int, frames: int, side: int, device: torch.device, amp: bool, steps: int,
+        videos: int, negatives: int) -> float:
+    """Tuples/s of the PCL step (residual clips, pretext CE + 0.5 (L1 + L2) against a memory bank of `videos`)."""
+    torch.manual_seed(0)
+    model, optimizer, scaler = prepare(PCLModel(kind, width, TUPLE_LEN, residual=True), device, amp)
+    criterion = PCLLoss(videos, negatives=negatives).to(device)
+    tuples = torch.randn(batch, TUPLE_LEN, 3, frames, side, side, device=device)
+    labels = torch.randint(0, len(PRETEXT_TASKS), (batch,), device=device)
+    index = torch.randperm(videos)[:batch].to(device)  # distinct videos, as a sampler gives
+
+    def step():
+        with torch.autocast(device.type, enabled=amp):
+            loss = criterion(model(tuples), labels, index)
+        backward_and_step(loss, optimizer, scaler)
+
+    return rate(step, batch, device, steps)
+
+
+def pcl_line(kind: str, scale: str, batch: int, tail: str, tuples_per_s: float) -> str:
+    return (f"{kind:<9} PCL (residual), {scale}, batch {batch} tuples, {tail}: "
+            f"{tuples_per_s * TUPLE_LEN:8.1f} clips/s ({tuples_per_s:.1f} tuples/s)")
 
 
 def main() -> None:
@@ -61,14 +105,20 @@ def main() -> None:
         for kind in ("r3d", "r2plus1d"):
             params = parameter_count(VideoResNet18(kind, 400, 1.0))
             for amp in (True, False):
-                rate = measure(kind, 1.0, 64, 16, 112, device, amp, args.steps)
-                print(f"{kind:<9} width 1 ({params:,} params), 16x112x112, batch 64, AMP {'on ' if amp else 'off'}: {rate:8.1f} clips/s")
+                clips_per_s = supervised(kind, 1.0, 64, 16, 112, device, amp, args.steps)
+                print(f"{kind:<9} width 1 ({params:,} params), 16x112x112, batch 64, AMP {'on ' if amp else 'off'}: "
+                      f"{clips_per_s:8.1f} clips/s")
+            for batch in (16, 64):
+                tuples_per_s = pcl(kind, 1.0, batch, 16, 112, device, True, args.steps, 100_000, 1024)
+                print(pcl_line(kind, "width 1, 16x112x112", batch, "AMP on, K 1024, bank 100,000", tuples_per_s))
     else:
         print("no GPU here: the paper-scale figure needs one; CPU figures at the embedded default's scale follow")
         device = torch.device("cpu")
         for kind in ("r3d", "r2plus1d"):
-            rate = measure(kind, 0.125, 16, 16, 32, device, False, args.steps)
-            print(f"{kind:<9} width 1/8, 16x32x32, batch 16, CPU: {rate:8.1f} clips/s")
+            clips_per_s = supervised(kind, 0.125, 16, 16, 32, device, False, args.steps)
+            print(f"{kind:<9} width 1/8, 16x32x32, batch 16, CPU: {clips_per_s:8.1f} clips/s")
+            tuples_per_s = pcl(kind, 0.125, 16, 16, 32, device, False, args.steps, 100, 1024)
+            print(pcl_line(kind, "width 1/8, 16x32x32", 16, "K 1024, bank 100, CPU", tuples_per_s))
 
 
 if __name__ == "__main__":

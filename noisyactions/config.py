@@ -63,11 +63,33 @@ def validate(config: dict, schema: str | Path = SCHEMA_PATH, source: str = "conf
     if errors:
         lines = [f"{source}: key {_key(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid config\n  " + "\n  ".join(lines))
+    _check_training(config, source)
     for key in _path_keys(schema_dict):
         value = _lookup(config, key)
         if value is not None and not Path(value).exists():
             raise ConfigError(f"{source}: key {_key(key)}: path {value!r} does not exist")
     return config
+
+
+def _check_training(config: dict, source: str) -> None:
+    """What the schema cannot say about training: each table's split exists, and PCL's tuples can be
+    built from the clip geometry in force (training.input's values, else the video section's)."""
+    training = config.get("training")
+    if not training:
+        return
+    splits = config.get("dataset", {}).get("splits", {}).get("sizes", {})
+    for table, setup in training.get("tables", {}).items():
+        if splits and setup["split"] not in splits:
+            raise ConfigError(f"{source}: key training.tables.{table}.split: {setup['split']!r} is not a split of dataset.splits.sizes "
+                              f"({', '.join(splits)})")
+    geometry = {**config.get("video", {}), **{k: v for k, v in training.get("input", {}).items() if v is not None}}
+    ssl = training.get("ssl", {})
+    if ssl.get("clip_length") is None and geometry.get("clip_length", 4) < 4:
+        raise ConfigError(f"{source}: key training.ssl.clip_length: null takes the training clip length, {geometry['clip_length']}, "
+                          "but PCL's temporal shuffle needs clips of at least 4 frames")
+    if geometry.get("crop", 0) % 2:
+        key = "training.input.crop" if training.get("input", {}).get("crop") is not None else "video.crop"
+        raise ConfigError(f"{source}: key {key}: {geometry['crop']} is odd; PCL's quadrant permutation needs an even crop")
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:

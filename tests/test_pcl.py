@@ -6,6 +6,7 @@ class of held-out clips (two classes: a square moving left or right) far above c
 from __future__ import annotations
 
 import math
+import unittest.mock
 
 import numpy as np
 import pytest
@@ -17,9 +18,9 @@ from noisyactions.training.models import VideoResNet18
 from noisyactions.training.pcl import PCLLoss, PCLModel, PCLOutput, pcl_total
 from noisyactions.training.pretext import (
     NONE, PRETEXT_TASKS, REMOTE_CLIP, ROTATION, SPATIAL_ORDERS, SPATIAL_PERMUTATION, TEMPORAL_SHUFFLE, PretextDraw, apply_pretext, draw_pretext,
-    read_tuple, remote_window, rotate, spatial_permutation, temporal_shuffle, tuple_indices,
+    remote_window, rotate, spatial_permutation, temporal_shuffle, tuple_indices,
 )
-from noisyactions.training.trainer import load_backbone
+from noisyactions.training.trainer import CheckpointError, load_backbone
 from noisyactions.video.residual import residual_clip
 
 
@@ -103,7 +104,7 @@ def test_remote_clip_replaces_the_middle_clip_with_the_frames_of_the_far_window(
     video = _video(120)
     clips = np.array([np.arange(16) + 30, np.arange(16) + 54, np.arange(16) + 78])
     draw = PretextDraw(REMOTE_CLIP, clips, 1, remote=np.arange(2, 18))
-    out, label = read_tuple(draw, lambda indices: video[:, indices])
+    out, label = apply_pretext([video[:, indices] for indices in draw.windows], draw)
     assert label == REMOTE_CLIP == 4 and out.shape == (3, 1, 16, 4, 4)
     assert out[0, 0, :, 0, 0].tolist() == list(range(30, 46))
     assert out[1, 0, :, 2, 3].tolist() == list(range(2, 18))  # the remote window, not frames 54..69
@@ -283,28 +284,35 @@ def test_total_loss_is_pretext_ce_plus_half_the_two_contrastive_terms():
     assert torch.equal(criterion.bank.view1, twin.view1)  # and the bank was updated once
 
 
-def test_pcl_model_shapes_gradients_and_backbone_names(tmp_path):
+@pytest.mark.parametrize("kind", ["r3d", "r2plus1d"])
+def test_pcl_model_shapes_gradients_and_backbone_names(tmp_path, kind):
     torch.manual_seed(0)
-    model = PCLModel("r3d", width=1 / 8, projection_dim=16, residual=True)
+    model = PCLModel(kind, width=1 / 8, projection_dim=16, residual=True)
     tuples = torch.randn(4, 3, 3, 8, 16, 16)
     output = model(tuples)
     assert output.pretext_logits.shape == (4, 5) and output.z1.shape == output.z2.shape == (4, 16)
     assert model.fc.in_features == 3 * model.feature_dim
     loss = PCLLoss(4, 16, negatives=2)(output, torch.tensor([0, 1, 2, 3]), torch.arange(4))
     loss.backward()
-    for name in ("stem.0.weight", "layer4.1.conv2.0.weight", "fc.weight", "head.mlp.0.weight"):
+    for name in ("stem.0.weight", "layer4.1.conv2.1.weight", "fc.weight", "head.mlp.0.weight"):
         assert model.get_parameter(name).grad.abs().sum() > 0, name
     model.eval()
     with torch.no_grad():  # per clip in eval mode: views are clips 1 and 3, the pretext head sees all three; residual inputs
-        features = [model.features(residual_clip(tuples[:, k])) for k in range(3)]
+        features = [model.features(tuples[:, k]) for k in range(3)]
         output = model(tuples)
-        assert torch.allclose(model.clip_features(tuples[:, 0]), features[0], atol=1e-6)
+        model.architecture["residual"] = False  # the same backbone on frames differenced by hand
+        assert torch.allclose(model.features(residual_clip(tuples[:, 0])), features[0], atol=1e-6)
+        model.architecture["residual"] = True
         assert torch.allclose(output.z1, model.head(features[0]), atol=1e-6) and torch.allclose(output.z2, model.head(features[2]), atol=1e-6)
         assert torch.allclose(output.pretext_logits, model.fc(torch.cat(features, dim=1)), atol=1e-6)
-    # a PCL checkpoint fine-tunes through the trainer's load_backbone: every backbone tensor loads
-    torch.save({"model": model.state_dict()}, tmp_path / "pcl.pt")
-    classifier = VideoResNet18("r3d", 7, width=1 / 8)
+    # a PCL checkpoint fine-tunes through the trainer's load_backbone: every backbone tensor loads, into a
+    # model that takes residual clips as the checkpoint's architecture says
+    torch.save({"model": model.state_dict(), "architecture": model.architecture}, tmp_path / "pcl.pt")
+    classifier = VideoResNet18(kind, 7, width=1 / 8, residual=True)
     assert load_backbone(classifier, tmp_path / "pcl.pt") == len([k for k in classifier.state_dict() if not k.startswith("fc.")])
+    assert all(torch.equal(classifier.state_dict()[k], v) for k, v in model.state_dict().items() if k.startswith(("stem.", "layer")))
+    with pytest.raises(CheckpointError, match="trained on residual clips, but the model takes frames"):
+        load_backbone(VideoResNet18(kind, 7, width=1 / 8), tmp_path / "pcl.pt")
     with pytest.raises(ValueError, match="tuples of 3"):
         model(torch.randn(2, 2, 3, 8, 16, 16))
 
@@ -333,7 +341,7 @@ def _retrieval_top1(model: PCLModel, directions: list[int], rng: np.random.Gener
     the fraction whose neighbour moves the same way."""
     model.eval()
     with torch.no_grad():
-        features = F.normalize(model.clip_features(torch.stack([moving_square(d, rng) for d in directions])), dim=1)
+        features = F.normalize(model.features(torch.stack([moving_square(d, rng) for d in directions])), dim=1)
     model.train()
     similarity = features @ features.T
     similarity.fill_diagonal_(-2.0)
@@ -410,6 +418,13 @@ def _update_on_rank(rank: int, init_file: str, out_dir: str) -> None:
     z, index = (torch.tensor([[0.0, 1.0]]), torch.tensor([0])) if rank == 0 else (torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([2, 3]))
     bank.update(z, z, index)
     torch.save(bank.state_dict(), f"{out_dir}/bank{rank}.pt")
+    negatives = MemoryBank(videos=1000, dim=2, negatives=64).sample_negatives(torch.tensor([5]))
+    from noisyactions.training import trainer
+
+    # rank 1's batch lost every sample: both processes skip the step together
+    with unittest.mock.patch.object(trainer, "distributed", return_value=True):
+        together = [trainer._every_process_has_clips(has, torch.device("cpu")) for has in ([True, True] if rank == 0 else [True, False])]
+    torch.save({"negatives": negatives, "together": together}, f"{out_dir}/step{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
@@ -422,3 +437,6 @@ def test_memory_bank_gathers_every_process_update(tmp_path):
     half = 1 / math.sqrt(2)
     assert torch.allclose(banks[0]["view1"], torch.tensor([[half, half], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]))
     assert torch.allclose(banks[0]["view2"], torch.tensor([[0.0, 1.0], [0.0, 1.0], [half, half], [half, half]]))
+    steps = [torch.load(tmp_path / f"step{rank}.pt") for rank in range(2)]
+    assert not torch.equal(steps[0]["negatives"], steps[1]["negatives"]), "each process draws its own negatives"
+    assert steps[0]["together"] == steps[1]["together"] == [True, False], "a step no process can take is skipped by all"

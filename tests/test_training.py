@@ -56,6 +56,22 @@ def test_a_resumed_run_ends_with_the_same_metrics(tiny_world, tmp_path):
     assert list(straight_csv["epoch"]) == [0, 1, 2]
 
 
+def test_a_checkpoint_of_a_finished_run_or_of_other_settings_is_not_resumed(tiny_world, tmp_path, caplog, monkeypatch):
+    """Snakemake reruns a job whose settings or inputs changed and leaves checkpoint.pt in place: resuming
+    a finished run would write nothing, resuming other settings would mix two runs."""
+    first = _run(tiny_world, tmp_path / "run")
+    with caplog.at_level("WARNING", logger="noisyactions.training.trainer"):
+        again = _run(tiny_world, tmp_path / "run")
+    assert again == first and "is a finished run: starting over" in caplog.text
+    with pytest.raises(KeyboardInterrupt):
+        _run(tiny_world, tmp_path / "other", stop_before_epoch=2)
+    monkeypatch.setitem(TRAIN, "lr", 0.01)
+    with caplog.at_level("WARNING", logger="noisyactions.training.trainer"):
+        _run(tiny_world, tmp_path / "other")
+    assert "written with other settings (train differ): starting over" in caplog.text
+    assert list(pd.read_csv(tmp_path / "other" / "metrics.csv")["epoch"]) == [0, 1, 2]
+
+
 def test_a_corrupt_checkpoint_is_a_clear_error(tiny_world, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"not a checkpoint")
@@ -80,9 +96,9 @@ def test_dataset_and_model_class_counts_must_agree(tiny_world, tmp_path):
     index = _cached_index(tiny_world)
     index.to_parquet(tmp_path / "index.parquet")
     (tmp_path / "classes.txt").write_text("only_one_class\n")
-    training = {**TRAIN, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
+    training = {**TRAIN, "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
     with pytest.raises(ValueError, match="classes.txt has 1 classes"):
-        finetune(None, tmp_path / "index.parquet", tmp_path / "classes.txt", GEOMETRY, training, tmp_path / "run", tmp_path / "result.json")
+        finetune("r3d", None, tmp_path / "index.parquet", tmp_path / "classes.txt", GEOMETRY, training, tmp_path / "run", tmp_path / "result.json")
 
 
 def test_distributed_training_under_torchrun_on_two_cpu_processes(tiny_world, tmp_path):
@@ -98,9 +114,9 @@ def test_distributed_training_under_torchrun_on_two_cpu_processes(tiny_world, tm
     index = _cached_index(tiny_world)
     index.to_parquet(tmp_path / "index.parquet")
     (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in _ucf(tiny_world).classes))
-    training = {**TRAIN, "epochs": 2, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 2}}
+    training = {**TRAIN, "epochs": 2, "width": 0.125, "input": {}, "finetune": {"epochs": 2}}
     job = {"function": "finetune", "paths": ["cache_index", "classes_file", "out_dir", "result"], "arguments": {
-        "pretrained": None, "cache_index": str(tmp_path / "index.parquet"), "classes_file": str(tmp_path / "classes.txt"),
+        "model": "r3d", "pretrained": None, "cache_index": str(tmp_path / "index.parquet"), "classes_file": str(tmp_path / "classes.txt"),
         "video": GEOMETRY, "training": training, "out_dir": str(tmp_path / "run"), "result": str(tmp_path / "result.json")}}
     (tmp_path / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "PYTHONPATH": REPO_ROOT, "OMP_NUM_THREADS": "1"}
@@ -136,9 +152,10 @@ def test_the_global_batch_must_divide_among_the_processes(monkeypatch, tmp_path)
 class AlwaysClassZero(torch.nn.Module):
     """A model that predicts class 0 whatever it sees: accuracy is then the share of readable videos."""
 
-    def __init__(self, kind: str, classes: int, width: float):
+    def __init__(self, kind: str, classes: int, width: float, residual: bool = False):
         super().__init__()
         self.classes, self.weight = classes, torch.nn.Parameter(torch.zeros(1))
+        self.architecture = {"kind": kind, "width": width, "residual": residual}
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         logits = torch.zeros(len(clips), self.classes)
@@ -163,10 +180,10 @@ def test_the_test_denominator_is_the_whole_test_list(tiny_world, tmp_path, monke
     pd.concat([train.drop(train.index[3]), undecodable_train, test]).reset_index(drop=True).to_parquet(tmp_path / "index.parquet")
     (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in _ucf(tiny_world).classes))
     monkeypatch.setattr(run, "VideoResNet18", AlwaysClassZero)
-    training = {**TRAIN, "model": "r3d", "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
+    training = {**TRAIN, "width": 0.125, "input": {}, "finetune": {"epochs": 1}}
     geometry = {**GEOMETRY, "cache": {"use_partial": use_partial}}
     with caplog.at_level("WARNING", logger="noisyactions.training.usable"):
-        result = finetune(None, tmp_path / "index.parquet", tmp_path / "classes.txt", geometry, training, tmp_path / "run",
+        result = finetune("r3d", None, tmp_path / "index.parquet", tmp_path / "classes.txt", geometry, training, tmp_path / "run",
                           tmp_path / "result.json")
     assert result["val_top1"] == pytest.approx(correct / 6)
     assert (result["test_videos"], result["test_unreadable"], result["test_unusable_in_cache"]) == (6, unreadable, unreadable - 1)

@@ -42,6 +42,21 @@ def test_slurm_profile_resolves(tmp_path):
     assert "mem_mb=4000" in out and "runtime=60" in out
 
 
+def test_slurm_profile_at_paper_scale_gives_tables_4_and_5_gpu_jobs(tmp_path):
+    """Table 4's runs are R3D-18 on 25k, Table 5's R(2+1)D-18 on 100k, every training job on one GPU."""
+    out = snakemake("table4", "table5", "--profile", "slurm", "-n", "--sdm", "env-modules", "--configfile", str(REPO / "config" / "paper.yaml"),
+                    workdir=tmp_path).stdout
+    jobs = {block.split("output: ")[1].split()[0].rstrip(","): block for block in out.split("\n\n") if "rule " in block and "output: " in block}
+    training = {path: block for path, block in jobs.items() if path.startswith("results/r")}
+    expected = {f"results/r3d/pretrain/{init}/best.pt" for init in ("ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
+    expected |= {"results/r2plus1d/pretrain/ssl_100k/best.pt"}
+    expected |= {f"results/r3d/finetune/ucf101/{init}/result.json" for init in ("scratch", "ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
+    expected |= {f"results/r2plus1d/finetune/{dataset}/{init}/result.json" for dataset in ("ucf101", "hmdb51") for init in ("scratch", "ssl_100k")}
+    assert set(training) == expected
+    for path, block in training.items():
+        assert "gpu=1" in block and "runtime=1440" in block and "mem_mb=64000" in block, path
+
+
 def test_bad_config_stops_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("world:\n  enabled: true\n  web:\n    videos: many\n")

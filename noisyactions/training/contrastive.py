@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -111,8 +112,10 @@ class MemoryBank(nn.Module):
         self.register_buffer("draws", torch.zeros((), dtype=torch.long))
 
     def sample_negatives(self, index: torch.Tensor) -> torch.Tensor:
-        """The next (B, K) negatives, from a generator seeded by (seed, draws so far)."""
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + int(self.draws))
+        """The next (B, K) negatives, from a generator seeded by (seed, draws so far, process rank):
+        under DDP each process draws its own, as one process would for the whole batch."""
+        rank = torch.distributed.get_rank() if torch.distributed.is_available() and torch.distributed.is_initialized() else 0
+        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, int(self.draws), rank]).generate_state(1, np.uint64)[0]))
         self.draws += 1
         return draw_negatives(index, self.videos, self.negatives, generator).to(index.device)
 

@@ -3,12 +3,18 @@
 The layout is torchvision's (models.video.resnet) block for block, so at width 1 the parameter
 counts are torchvision's (33,371,472 and 31,505,325; tested); smaller widths scale every channel
 count so the embedded default trains on a CPU in seconds.
+
+`residual` makes the model see frame differences (video.residual.residual_clip) instead of frames,
+the input PCL pretrains on; it is part of the architecture, saved with every checkpoint, so a model
+fine-tuned from such weights sees the same input they were learnt on.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from noisyactions.video.residual import residual_clip
 
 
 def _conv3d(inplanes: int, planes: int, midplanes: int | None, stride: int, kind: str) -> nn.Sequential | nn.Conv3d:
@@ -21,6 +27,9 @@ def _conv3d(inplanes: int, planes: int, midplanes: int | None, stride: int, kind
         nn.ReLU(inplace=True),
         nn.Conv3d(midplanes, planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
     )
+
+
+MODEL_NAMES = {"r3d": "R3D-18", "r2plus1d": "R(2+1)D-18"}  # config name -> the paper's
 
 
 class BasicBlock(nn.Module):
@@ -41,12 +50,14 @@ class BasicBlock(nn.Module):
 
 
 class VideoResNet18(nn.Module):
-    """`kind`: "r3d" or "r2plus1d"; `width`: multiplier on every channel count (1 = the paper's)."""
+    """`kind`: "r3d" or "r2plus1d"; `width`: multiplier on every channel count (1 = the paper's);
+    `residual`: frame differences in, not frames."""
 
-    def __init__(self, kind: str, num_classes: int, width: float = 1.0):
+    def __init__(self, kind: str, num_classes: int, width: float = 1.0, residual: bool = False):
         super().__init__()
-        if kind not in ("r3d", "r2plus1d"):
-            raise ValueError(f"model {kind!r}: expected 'r3d' or 'r2plus1d'")
+        if kind not in MODEL_NAMES:
+            raise ValueError(f"model {kind!r}: expected one of {', '.join(MODEL_NAMES)}")
+        self.architecture = {"kind": kind, "width": width, "residual": residual}
         planes = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
         if kind == "r3d":
             self.stem = nn.Sequential(
@@ -80,6 +91,8 @@ class VideoResNet18(nn.Module):
                 nn.init.constant_(module.bias, 0)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.architecture["residual"]:
+            x = residual_clip(x)
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
         return self.avgpool(x).flatten(1)
 

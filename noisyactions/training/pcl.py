@@ -10,12 +10,13 @@ The three clips of a batch's tuples go through the backbone as one batch of 3B c
 of the authors' three; BatchNorm's statistics then cover all three positions together).
 
 `PCLLoss` is the criterion: pretext_weight x CE(pretext) + contrast_weight x (L1 + L2), the paper's
-CE + 0.5 (L1 + L2) at the defaults. It holds the memory bank, so its state_dict (the banks and the
-negative-draw counter) must be checkpointed and restored beside the model's for a resume to continue
-exactly (trainer.fit saves the model alone today).
+CE + 0.5 (L1 + L2) at the defaults. It holds the memory bank, so it is an nn.Module whose state (the
+banks and the negative-draw counter) trainer.fit checkpoints beside the model's: a resumed run draws
+the same negatives against the same bank.
 
 With `residual` the model sees roll(x, 1, time) - x of every clip (video.residual.residual_clip), after
-the pretext transforms, as the authors' VCPN does; fine-tuning must then apply the same to its clips.
+the pretext transforms, as the authors' VCPN does; the flag is in the checkpoint's architecture, so
+fine-tuning from it applies the same to its clips.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ from torch import nn
 from noisyactions.training.contrastive import MemoryBank, ProjectionHead, nce_loss
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.pretext import PRETEXT_TASKS
-from noisyactions.video.residual import residual_clip
-
-PAPER_DEFAULTS = {"clip_length": 16, "gap": 8, "tuple_length": 3, "remote_distance": 16, "negatives": 1024, "temperature": 0.07,
-                  "memory_momentum": 0.5, "projection_dim": 128, "contrast_weight": 0.5, "pretext_weight": 1.0, "residual": True}
 
 
 class PCLOutput(NamedTuple):
@@ -43,24 +40,20 @@ class PCLOutput(NamedTuple):
 
 class PCLModel(VideoResNet18):
     def __init__(self, kind: str, width: float = 1.0, tuple_len: int = 3, projection_dim: int = 128, residual: bool = False):
-        super().__init__(kind, len(PRETEXT_TASKS), width)
+        super().__init__(kind, len(PRETEXT_TASKS), width, residual)
         feat = self.fc.in_features
-        self.tuple_len, self.residual, self.feature_dim = tuple_len, residual, feat
+        self.tuple_len, self.feature_dim = tuple_len, feat
         self.fc = nn.Linear(tuple_len * feat, len(PRETEXT_TASKS))
         nn.init.normal_(self.fc.weight, 0, 0.01)
         nn.init.constant_(self.fc.bias, 0)
         self.head = ProjectionHead(feat, feat, projection_dim)
-
-    def clip_features(self, clips: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone features of (N, C, T, H, W) clips, residual ones if the model takes them."""
-        return self.features(residual_clip(clips) if self.residual else clips)
 
     def forward(self, tuples: torch.Tensor) -> PCLOutput:
         """tuples (B, tuple_len, C, T, H, W) -> pretext logits and the two views' embeddings."""
         batch, count = tuples.shape[:2]
         if count != self.tuple_len:
             raise ValueError(f"PCL model built for tuples of {self.tuple_len} clips, got {count} (input {tuple(tuples.shape)})")
-        features = self.clip_features(tuples.flatten(0, 1)).view(batch, count, -1)
+        features = self.features(tuples.flatten(0, 1)).view(batch, count, -1)
         logits = self.fc(features.flatten(1))
         return PCLOutput(logits, self.head(features[:, 0]), self.head(features[:, -1]))
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -178,8 +178,3 @@ def apply_pretext(clips: Sequence[torch.Tensor], draw: PretextDraw) -> tuple[tor
     tuple_clips[middle] = transform_middle(tuple_clips[middle], draw, clips[count] if len(clips) > count else None)
     return torch.stack(tuple_clips), draw.task
 
-
-def read_tuple(draw: PretextDraw, read: Callable[[np.ndarray], torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Read every window of `draw` with `read` (frame indices -> float (C, T, H, W); a dataset's decode,
-    crop and normalise, its random crop drawn per clip) and apply the pretext task."""
-    return apply_pretext([read(window) for window in draw.windows], draw)

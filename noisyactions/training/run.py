@@ -1,4 +1,6 @@
-"""Pretraining with each loss of Sec. 4.1 and fine-tuning on UCF101: the jobs behind Table 3."""
+"""The training jobs behind Tables 3-5: supervised pretraining with each loss of Sec. 4.1, PCL
+self-supervised pretraining (Sec. 4.2), and fine-tuning on UCF101 or HMDB51. One trainer (trainer.fit),
+one dataset class and one model family serve them all; what differs is the config."""
 
 from __future__ import annotations
 
@@ -14,24 +16,29 @@ import torch
 import torch.nn.functional as F
 
 from noisyactions.atomic import atomic_write_text
-from noisyactions.tables import write_paper_table
 from noisyactions.training import losses
 from noisyactions.training.models import VideoResNet18
-from noisyactions.training.trainer import fit, load_backbone
+from noisyactions.training.pcl import PCLLoss, PCLModel
+from noisyactions.training.pcl_data import PretextTupleDataset
+from noisyactions.training.trainer import checkpoint_architecture, fit, load_backbone, read_checkpoint
 from noisyactions.training.usable import log_skipped, usable_rows
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import noisyactions_index
 
 log = logging.getLogger(__name__)
 CACHE_COLUMNS = ("path", "cached", "frames", "status", "error", "timing")  # what a cache index adds to a split's index
-LOSSES = ("cce", "cce_mask", "bce", "focal", "balanced_focal")
-PAPER_TABLE3 = (("None", "-", "scratch", 44.54), ("Single Label", "CCE", "cce", 39.78), ("Single Label", "CCE-Mask", "cce_mask", 40.73),
-                ("Multi Label", "BCELoss", "bce", 44.77), ("Multi Label", "Focal", "focal", 45.04), ("Multi Label", "Balanced-Focal", "balanced_focal", 45.38))
 
 
 def _input(video: dict, training: dict) -> dict:
     """The clip geometry training uses: the video section, with training.input's overrides."""
     return {**video, **{k: v for k, v in training["input"].items() if v is not None}}
+
+
+def _split_videos(table: Path, split_list: Path, class_index: Path, cache_index: Path, use_partial: bool) -> tuple[pd.DataFrame, int]:
+    """(the usable videos of a NoisyActions split, read through its cache; the number of classes)."""
+    frame = pq.read_table(table, columns=["photo_id", "video_path"]).to_pandas()
+    index = noisyactions_index(frame, split_list, class_index)
+    return _cached(index.videos, cache_index, use_partial), len(index.classes)
 
 
 def _cached(index: pd.DataFrame, cache_index: Path, use_partial: bool) -> pd.DataFrame:
@@ -88,21 +95,63 @@ class PretrainCriterion:
         return self.balanced.to(logits.device)(logits, multi_hot)
 
 
-def pretrain(loss: str, table: Path, split_list: Path, class_index: Path, cache_index: Path, video: dict, training: dict, out_dir: Path) -> dict:
-    frame = pq.read_table(table, columns=["photo_id", "video_path"]).to_pandas()
-    index = noisyactions_index(frame, split_list, class_index)
-    videos = _cached(index.videos, cache_index, video["cache"]["use_partial"])
-    classes = len(index.classes)
+def _model(kind: str, classes: int, width: float, initial: Path | None, seed: int) -> tuple[VideoResNet18, int]:
+    """(a classifier, the number of backbone tensors loaded): from scratch, or with `initial`'s backbone
+    (all of it, or an error), taking the input those weights were learnt on (residual clips or frames).
+    The initial weights come from `seed`, so reruns and resumes start alike."""
+    torch.manual_seed(seed)
+    if initial is None:
+        return VideoResNet18(kind, classes, width), 0
+    saved = read_checkpoint(initial)
+    model = VideoResNet18(kind, classes, width, residual=checkpoint_architecture(saved)["residual"])
+    return model, load_backbone(model, initial, saved)
+
+
+def pretrain(loss: str, model: str, table: Path, split_list: Path, class_index: Path, cache_index: Path, video: dict, training: dict,
+             out_dir: Path, initial: Path | None = None) -> dict:
+    """Multi- or single-label pretraining on a NoisyActions split, from scratch or from `initial` (SSL)."""
+    videos, classes = _split_videos(table, split_list, class_index, cache_index, video["cache"]["use_partial"])
     dataset = ClipDataset(videos, classes, _input(video, training), train=True, max_skip=video["max_skip"], multi_label=True, seed=training["seed"])
     criterion = PretrainCriterion(loss, [list(t) for t in videos["target"]], classes, training, training["seed"])
-    torch.manual_seed(training["seed"])  # the initial weights, so reruns and resumes start alike
-    model = VideoResNet18(training["model"], classes, training["width"])
-    summary = fit(model, criterion, dataset, out_dir, {**training, **training["pretrain"]}, on_epoch_start=criterion.start_epoch)
+    network, loaded = _model(model, classes, training["width"], initial, training["seed"])
+    summary = fit(network, criterion, dataset, out_dir, {**training, **training["pretrain"]}, on_epoch_start=criterion.start_epoch)
+    summary.update(initial=str(initial) if initial else None, backbone_tensors_loaded=loaded)
     log.info("pretrained with %s: %s", loss, summary)
     return summary
 
 
-def finetune(pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path) -> dict:
+def ssl_videos(cache_index: Path, use_partial: bool, table: Path | None = None, split_list: Path | None = None,
+               class_index: Path | None = None) -> pd.DataFrame:
+    """The videos PCL learns from: a NoisyActions split (with `table`), or a downstream set's training
+    split only, never its test videos."""
+    if table is not None:
+        return _split_videos(table, split_list, class_index, cache_index, use_partial)[0]
+    index = pd.read_parquet(cache_index)
+    train = index[index["split"] == "train"].reset_index(drop=True)
+    usable = usable_rows(train, use_partial)
+    log_skipped(train, usable, f"{cache_index}: self-supervised pretraining")
+    if not usable.any():
+        raise ValueError(f"{cache_index}: none of the {len(train)} training videos is usable for self-supervised pretraining")
+    return train[usable].reset_index(drop=True)
+
+
+def pretrain_ssl(model: str, cache_index: Path, video: dict, training: dict, out_dir: Path, table: Path | None = None,
+                 split_list: Path | None = None, class_index: Path | None = None) -> dict:
+    """PCL on one source's videos; best.pt is the last epoch's weights (there is no validation)."""
+    ssl = training["ssl"]
+    videos = ssl_videos(cache_index, video["cache"]["use_partial"], table, split_list, class_index)
+    geometry = {**_input(video, training), **({"clip_length": ssl["clip_length"]} if ssl["clip_length"] else {})}
+    dataset = PretextTupleDataset(videos, geometry, ssl, max_skip=video["max_skip"], seed=training["seed"])
+    criterion = PCLLoss(len(videos), ssl["projection_dim"], ssl["negatives"], ssl["temperature"], ssl["memory_momentum"],
+                        ssl["contrast_weight"], ssl["pretext_weight"], seed=training["seed"])
+    torch.manual_seed(training["seed"])
+    network = PCLModel(model, training["width"], ssl["tuple_length"], ssl["projection_dim"], ssl["residual"])
+    summary = fit(network, criterion, dataset, out_dir, {**training, **ssl})
+    log.info("self-supervised pretraining on %d videos: %s", len(videos), summary)
+    return summary
+
+
+def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path) -> dict:
     """Fine-tune (or train from scratch) on a downstream set's usable training videos; best validation
     top-1 over its whole test list (unusable and unreadable videos counted wrong) goes to `result`."""
     index = pd.read_parquet(cache_index).assign(target=lambda f: f["target"].map(lambda t: int(t[0])))
@@ -119,12 +168,10 @@ def finetune(pretrained: Path | None, cache_index: Path, classes_file: Path, vid
     geometry = _input(video, training)
     train_set = ClipDataset(index[train & usable], classes, geometry, train=True, max_skip=1, seed=training["seed"])
     val_set = ClipDataset(index[test], classes, geometry, train=False, seed=training["seed"])  # unusable videos come back as failures
-    torch.manual_seed(training["seed"])
-    model = VideoResNet18(training["model"], classes, training["width"])
-    loaded = load_backbone(model, pretrained) if pretrained else 0
-    summary = fit(model, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
+    network, loaded = _model(model, classes, training["width"], pretrained, training["seed"])
+    summary = fit(network, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
                   {**training, **training["finetune"]}, val_set=val_set)
-    summary.update(pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
+    summary.update(model=model, residual=network.architecture["residual"], pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
                    **_test_counts(summary, index[test], unusable_tests))
     if int(os.environ.get("RANK", 0)) == 0:
         atomic_write_text(result, json.dumps(summary, indent=2) + "\n")
@@ -137,13 +184,3 @@ def _test_counts(summary: dict, test: pd.DataFrame, unusable: int) -> dict:
     return {"test_videos": videos, "test_unreadable": unreadable, "test_unusable_in_cache": unusable,
             "test_partial": int((test["status"] == "partial").sum()), "test_decodable_fraction": (videos - unreadable) / videos}
 
-
-def table3(results: dict[str, Path], scale: str, outputs: dict) -> pd.DataFrame:
-    rows = []
-    for pretraining, name, key, paper in PAPER_TABLE3:
-        ours = json.loads(results[key].read_text())["val_top1"] * 100
-        rows.append({"Pretraining": pretraining, "Loss Function": name, "Paper (UCF101 top-1)": paper, f"Ours ({scale})": f"{ours:.2f}"})
-    frame = pd.DataFrame(rows)
-    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"],
-                      "Table 3: Loss functions during pretraining on the 25K split, fine-tuned on UCF101 (top-1 video accuracy, %).", scale)
-    return frame

@@ -62,9 +62,10 @@ def batch_per_process(batch_size: int, world: int) -> int:
 def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, scaler, epoch: int) -> dict:
     model.train()
     total, batches, seen, failed = 0.0, 0, 0, 0
+    parts: dict[str, torch.Tensor] = {}  # a criterion's terms (PCL's), summed on the device: no sync per step
     for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
         failed += len(batch["failures"])
-        if "clip" not in batch:
+        if not _every_process_has_clips("clip" in batch, device):
             continue
         seen += len(batch["target"])
         clips, targets = batch["clip"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
@@ -75,11 +76,25 @@ def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, de
         scheduler.step()
         total += loss.item()
         batches += 1
+        for name, value in getattr(criterion, "parts", {}).items():
+            parts[name] = parts.get(name, 0) + value
     if distributed():  # this process's loss, every process's clips and failures
         counts = torch.tensor([seen, failed], device=device)
         torch.distributed.all_reduce(counts)
         seen, failed = (int(n) for n in counts.tolist())
-    return {"loss": total / max(batches, 1), "steps": batches, "clips": seen, "failed_samples": failed}
+    return {"loss": total / max(batches, 1), **{name: float(value) / batches for name, value in parts.items()},
+            "steps": batches, "clips": seen, "failed_samples": failed}
+
+
+def _every_process_has_clips(has_clips: bool, device: torch.device) -> bool:
+    """Whether every process has a sample to train on this step. A batch whose every file failed must be
+    skipped by all processes together: one process leaving out a step would leave the others waiting
+    in DDP's gradient all-reduce and the memory bank's gathers."""
+    if not distributed():
+        return has_clips
+    flag = torch.tensor([int(has_clips)], device=device)
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+    return bool(flag.item())
 
 
 @torch.no_grad()
@@ -129,13 +144,18 @@ def fit(
     """Train for train["epochs"], resuming from out_dir/checkpoint.pt when it exists.
 
     Writes checkpoint.pt (every epoch), metrics.csv, and best.pt (best validation top-1, or the last
-    epoch without validation). Returns the summary: best epoch and its metrics."""
+    epoch without validation). A criterion that is a Module (PCL's, with its memory bank) moves to the
+    device and its state is checkpointed beside the model's. best.pt holds the model's architecture, so
+    whoever loads the weights builds the same model. Returns the summary: best epoch and its metrics."""
     out_dir = Path(out_dir)
     batch = batch_per_process(train["batch_size"], processes())
     out_dir.mkdir(parents=True, exist_ok=True)
     device = device_for_run()
     torch.manual_seed(train["seed"])
     model.to(device)
+    stateful_criterion = isinstance(criterion, torch.nn.Module)
+    if stateful_criterion:
+        criterion.to(device)
     if distributed():
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -148,14 +168,19 @@ def fit(
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and train["amp"] else None
     history, start, best = [], 0, {"epoch": -1, "top1": -1.0}
     checkpoint_path = out_dir / "checkpoint.pt"
-    if checkpoint_path.exists():
+    bare = model.module if distributed() else model
+    # what makes a checkpoint this run's (the loader's worker count changes no result)
+    setup = {"architecture": bare.architecture, "train": {k: v for k, v in train.items() if k != "workers"}, "videos": len(train_set)}
+    state = _resumable_state(checkpoint_path, setup)
+    if state is not None:
         try:
-            state = torch.load(checkpoint_path, map_location=device, weights_only=False)
             (model.module if distributed() else model).load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             if scaler is not None and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
+            if stateful_criterion:
+                criterion.load_state_dict(state["criterion"])
         except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as error:
             raise CheckpointError(f"{checkpoint_path} cannot be resumed from ({type(error).__name__}: {error}); delete it to start over") from None
         history, start, best = state["history"], state["epoch"] + 1, state["best"]
@@ -177,26 +202,66 @@ def fit(
             metrics.update({f"val_{k}": v for k, v in evaluate(model.module if distributed() else model, val_set, device).items()})
         history.append(metrics)
         score = metrics.get("val_top1", epoch)
-        bare = model.module if distributed() else model
         if main_process:
             if score >= best["top1"]:
                 best = {"epoch": epoch, "top1": score}
-                _save(out_dir / "best.pt", {"model": bare.state_dict(), "epoch": epoch, "metrics": metrics})
+                _save(out_dir / "best.pt", {"model": bare.state_dict(), "architecture": bare.architecture, "epoch": epoch, "metrics": metrics})
             _save(checkpoint_path, {"model": bare.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                    "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "history": history, "best": best})
+                                    "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "history": history, "best": best,
+                                    "criterion": criterion.state_dict() if stateful_criterion else None, "setup": setup})
             _write_metrics(out_dir / "metrics.csv", history)
         log.info("epoch %d: %s", epoch, metrics)
     best_metrics = history[best["epoch"]] if history and best["epoch"] >= 0 else {}
     return {"best_epoch": best["epoch"], **best_metrics}
 
 
-def load_backbone(model: torch.nn.Module, checkpoint: Path) -> int:
-    """Load a pretrained model's weights into `model` except its classifier (`fc.*`); fail loudly when
-    not every backbone tensor loads (a silent zero-match load is the classic fine-tuning bug)."""
+def _resumable_state(checkpoint_path: Path, setup: dict) -> dict | None:
+    """The checkpoint left in the output folder when it is this run's, stopped before its last epoch.
+    Snakemake keeps it across reruns (it is not a declared output), and reruns a job when its settings
+    or inputs changed: a checkpoint of other settings, another number of videos or a finished run is
+    then the wrong start, and the run starts over (and says so)."""
+    if not checkpoint_path.exists():
+        return None
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
-    except (OSError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as error:
+        saved = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        saved_setup, epoch = saved.get("setup"), saved["epoch"]
+    except (RuntimeError, KeyError, EOFError, ValueError, AttributeError, pickle.UnpicklingError) as error:
+        raise CheckpointError(f"{checkpoint_path} cannot be resumed from ({type(error).__name__}: {error}); delete it to start over") from None
+    if saved_setup != setup:
+        differs = sorted(key for key in setup if (saved_setup or {}).get(key) != setup[key])
+        log.warning("%s was written with other settings (%s differ): starting over", checkpoint_path, ", ".join(differs))
+        return None
+    if epoch + 1 >= setup["train"]["epochs"]:
+        log.warning("%s is a finished run: starting over", checkpoint_path)
+        return None
+    return saved
+
+
+def read_checkpoint(checkpoint: Path) -> dict:
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        state["model"]
+    except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as error:
         raise CheckpointError(f"{checkpoint}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    return state
+
+
+def checkpoint_architecture(saved: dict) -> dict:
+    """The architecture (kind, width, residual) a checkpoint's weights were trained in; weights saved
+    without one (by other code) count as a model on frames."""
+    return saved.get("architecture") or {"residual": False}
+
+
+def load_backbone(model: torch.nn.Module, checkpoint: Path, saved: dict | None = None) -> int:
+    """Load a pretrained model's weights (`saved`, or read from `checkpoint`) into `model` except its
+    heads (`fc.*`, PCL's `head.*`); fail loudly when not every backbone tensor loads (a silent zero-match
+    load is the classic fine-tuning bug) or when the weights were learnt on another input (residual
+    clips or frames)."""
+    saved = saved if saved is not None else read_checkpoint(checkpoint)
+    state, trained_on = saved["model"], checkpoint_architecture(saved)["residual"]
+    if trained_on != model.architecture["residual"]:
+        kind = {True: "residual clips", False: "frames"}
+        raise CheckpointError(f"{checkpoint}: trained on {kind[trained_on]}, but the model takes {kind[model.architecture['residual']]}")
     own = {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")}
     matched = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
     if len(matched) != len(own):

@@ -74,24 +74,33 @@ class ClipDataset(Dataset):
         if item in self.unusable:
             return {"failure": ClipFailure(path, self.unusable[item]), "index": item}
         frames = int(self.frames[item]) or None
-        data = self._training_clip(item, path, frames) if self.train else self._test_clips(path, frames)
-        if isinstance(data, ClipFailure):
-            return {"failure": data, "index": item}
-        return {"clip": data, "target": self.target(item), "index": item}
-
-    def _training_clip(self, item: int, path: str, frames: int | None) -> torch.Tensor | ClipFailure:
-        status = self.status[item]
-        if frames is None:
-            frames, status = self._count(path)
-            if isinstance(frames, ClipFailure):
-                return frames
-        rng = np.random.default_rng([self.seed, self.epoch, item])
-        indices = training_clip(frames, self.length, self.max_skip, rng)
-        if status == "partial" and not self.cached[item]:  # a damaged source's timestamps say nothing about which frames were lost
-            data = self.reader.read(path, indices, seek=False)
+        if self.train:
+            sample = self._training_sample(item, path, frames)
         else:
-            data = read_clip(path, indices, self.reader, timing_table(self.timings[item], frames))
-        return data if isinstance(data, ClipFailure) else self.transform(data, rng)
+            clips = self._test_clips(path, frames)
+            sample = clips if isinstance(clips, ClipFailure) else (clips, self.target(item))
+        if isinstance(sample, ClipFailure):
+            return {"failure": sample, "index": item}
+        return {"clip": sample[0], "target": sample[1], "index": item}
+
+    def _training_sample(self, item: int, path: str, frames: int | None) -> tuple[torch.Tensor, torch.Tensor] | ClipFailure:
+        """(one random clip, the video's target): what a subclass replaces to train on something else."""
+        frames, status = self._known_frames(item, path, frames)
+        if isinstance(frames, ClipFailure):
+            return frames
+        rng = np.random.default_rng([self.seed, self.epoch, item])
+        data = self._read(item, path, frames, status, training_clip(frames, self.length, self.max_skip, rng))
+        return data if isinstance(data, ClipFailure) else (self.transform(data, rng), self.target(item))
+
+    def _known_frames(self, item: int, path: str, frames: int | None) -> tuple[int | ClipFailure, str]:
+        """(the video's frame count, its decode status): the index's, or counted once when it gives none."""
+        return (frames, self.status[item]) if frames is not None else self._count(path)
+
+    def _read(self, item: int, path: str, frames: int, status: str, indices: np.ndarray) -> np.ndarray | ClipFailure:
+        """Frames `indices` (any order, repeats allowed) of a video of `frames` frames, uint8 (T, H, W, 3)."""
+        if status == "partial" and not self.cached[item]:  # a damaged source's timestamps say nothing about which frames were lost
+            return self.reader.read(path, indices, seek=False)
+        return read_clip(path, indices, self.reader, timing_table(self.timings[item], frames))
 
     def _count(self, path: str) -> tuple[int | ClipFailure, str]:
         """(frames, decode status) of a file the index gives no count for: a frame cache's length, or a
@@ -167,7 +176,8 @@ def collate_clips(samples: list[dict]) -> dict:
     batch = {"failures": [s["failure"] for s in samples if "failure" in s], "failed_index": [s["index"] for s in samples if "failure" in s]}
     if good:
         batch.update(
-            clip=torch.stack([s["clip"] for s in good]) if good[0]["clip"].dim() == 4 else [s["clip"] for s in good],
+            # training clips and PCL tuples share a shape; a test video's clip count varies
+            clip=torch.stack([s["clip"] for s in good]) if len({s["clip"].shape for s in good}) == 1 else [s["clip"] for s in good],
             target=torch.stack([s["target"] for s in good]),
             index=torch.tensor([s["index"] for s in good]),
         )

@@ -1,7 +1,7 @@
 """Residual clips (PCL, Tao et al. 2020): each frame minus the one before it, `roll(x, 1, time) - x`.
 
 The authors' `diff` exactly, wrap-around included: frame 0 becomes frame T-1 minus frame 0. It is applied
-to the normalised clip the model takes, in pretraining and fine-tuning alike (`training.residual`), so
+to the normalised clip the model takes, in pretraining and fine-tuning alike (`training.ssl.residual`), so
 a backbone pretrained on residual clips is fine-tuned and tested on residual clips too.
 """
 

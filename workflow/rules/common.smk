@@ -4,6 +4,8 @@ from pathlib import Path
 
 from noisyactions.config import validate
 from noisyactions.label_lists import label_list_paths
+from noisyactions.training.inits import SCRATCH, every_init, parse_init, ssl_sources, supervised_inits
+from noisyactions.training import result_tables
 from noisyactions.world.concepts import CONVENTIONS
 from noisyactions.world.layout import WorldLayout
 
@@ -37,7 +39,7 @@ def get_final_output():
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     outputs += dataset_outputs()
     outputs += [f"{CACHE}/{name}/index.parquet" for name in CACHED_SETS]
-    outputs += list(table_files("table3").values())
+    outputs += [path for name in RESULT_TABLES for path in table_files(name).values()]
     return outputs
 
 
@@ -173,21 +175,62 @@ def cache_inputs(wildcards):
 
 
 # -- training ----------------------------------------------------------------------------------------
-PRETRAIN_LOSSES = ("cce", "cce_mask", "bce", "focal", "balanced_focal")
+# Every run lives under results/<model>/: pretrain/<init>/ and finetune/<dataset>/<init>/, an init named as
+# noisyactions.training.inits names it (scratch, 25k_bce, ssl_ucf101, ssl_25k_then_balanced_focal, ...).
+MODELS = ("r3d", "r2plus1d")
+FINETUNE_SETS = ("ucf101", "hmdb51")
+RESULT_TABLES = tuple(result_tables.TABLES)  # table3, table4, table5
+SUPERVISED = [init.name for init in supervised_inits(SPLIT_NAMES)]
 
 
 wildcard_constraints:
-    loss="|".join(PRETRAIN_LOSSES),
-    init="scratch|" + "|".join(PRETRAIN_LOSSES),
+    model="|".join(MODELS),
+    finetuned="|".join(FINETUNE_SETS),
+    supervised="|".join(SUPERVISED),
+    source="|".join(ssl_sources(SPLIT_NAMES)),
+    init="|".join(init.name for init in every_init(SPLIT_NAMES)),
 
 
-def pretrain_split_files():
-    return label_list_files("results/splits", config["training"]["pretrain"]["split"])
+def pretrained_weights(model, init):
+    return f"results/{model}/pretrain/{init}/best.pt"
+
+
+def supervised_inputs(wildcards):
+    """A supervised pretraining reads its split through the NoisyActions cache, after SSL when it says so."""
+    init = parse_init(wildcards.supervised, SPLIT_NAMES)
+    return {"table": f"{DATASET}/noisyactions.parquet", "split": label_list_files("results/splits", init.split),
+            "cache": f"{CACHE}/noisyactions/index.parquet",
+            "initial": [pretrained_weights(wildcards.model, f"ssl_{init.ssl_source}")] if init.ssl_source else []}
+
+
+def ssl_inputs(wildcards):
+    """A downstream set's cache (its train split is used), or a NoisyActions split through its cache."""
+    if wildcards.source in SPLIT_NAMES:
+        return {"cache": f"{CACHE}/noisyactions/index.parquet", "table": [f"{DATASET}/noisyactions.parquet"],
+                "split": label_list_files("results/splits", wildcards.source)}
+    return {"cache": f"{CACHE}/{wildcards.source}/index.parquet", "table": [], "split": []}
 
 
 def finetune_init(wildcards):
     """The pretrained weights a fine-tuning run starts from (none when it trains from scratch)."""
-    return [] if wildcards.init == "scratch" else [f"results/pretrain/{wildcards.init}/best.pt"]
+    return [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.init)]
+
+
+def table_results(name):
+    """The fine-tuning results a table is made of, for its model and split in training.tables."""
+    model, split = (config["training"]["tables"][name][key] for key in ("model", "split"))
+    return [f"results/{model}/finetune/{dataset}/{init}/result.json" for dataset, init in result_tables.TABLES[name].runs(split)]
+
+
+# training's sections that belong to one kind of job; the rest of training is shared by all
+JOB_SECTIONS = {"pretrain": ("pretrain", "cce_mask", "balanced_focal"), "ssl": ("ssl",), "finetune": ("finetune",)}
+
+
+def training_params(job):
+    """The training settings a job of this kind reads: a change to another kind's settings, to
+    training.tables or to the GPU request does not rerun it."""
+    others = {section for kind, sections in JOB_SECTIONS.items() if kind != job for section in sections}
+    return {k: v for k, v in config["training"].items() if k not in others | {"tables", "gpu_runtime_minutes", "gpu_mem_mb"}}
 
 
 GPU_RESOURCES = dict(gpu=1, runtime=config["training"]["gpu_runtime_minutes"], mem_mb=config["training"]["gpu_mem_mb"])

@@ -1,19 +1,20 @@
-# Supervised pretraining with the five losses of Sec. 4.1 and fine-tuning on UCF101 split 1: Table 3.
+# Pretraining and fine-tuning (Sec. 4.1, 4.2, 5, 6.1, 6.2): supervised pretraining with each loss (Table 3),
+# PCL self-supervised pretraining on four sources and SSL followed by supervised (Tables 4, 5), fine-tuning
+# on UCF101 and HMDB51 split 1. One trainer for all; each table's model and split are in training.tables.
 
 
-rule pretrain:
+rule pretrain_supervised:
     input:
-        table=f"{DATASET}/noisyactions.parquet",
-        split=pretrain_split_files(),
-        cache=f"{CACHE}/noisyactions/index.parquet",
+        unpack(supervised_inputs),
     output:
-        best="results/pretrain/{loss}/best.pt",
-        metrics="results/pretrain/{loss}/metrics.csv",
+        best="results/{model}/pretrain/{supervised}/best.pt",
+        metrics="results/{model}/pretrain/{supervised}/metrics.csv",
     log:
-        "logs/pretrain/{loss}.log",
+        "logs/{model}/pretrain/{supervised}.log",
     params:
+        loss=lambda wildcards: parse_init(wildcards.supervised, SPLIT_NAMES).loss,
         video=config["video"],
-        training=config["training"],
+        training=training_params("pretrain"),
     resources:
         **GPU_RESOURCES,
     conda:
@@ -22,19 +23,38 @@ rule pretrain:
         "../../scripts/pretrain.py"
 
 
-rule finetune_ucf101:
+rule pretrain_ssl:
     input:
-        cache=f"{CACHE}/ucf101/index.parquet",
-        classes=f"{CACHE}/ucf101/classes.txt",
-        pretrained=finetune_init,
+        unpack(ssl_inputs),
     output:
-        result="results/finetune/ucf101/{init}/result.json",
-        metrics="results/finetune/ucf101/{init}/metrics.csv",
+        best="results/{model}/pretrain/ssl_{source}/best.pt",
+        metrics="results/{model}/pretrain/ssl_{source}/metrics.csv",
     log:
-        "logs/finetune/ucf101_{init}.log",
+        "logs/{model}/pretrain/ssl_{source}.log",
     params:
         video=config["video"],
-        training=config["training"],
+        training=training_params("ssl"),
+    resources:
+        **GPU_RESOURCES,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/pretrain_ssl.py"
+
+
+rule finetune:
+    input:
+        cache=f"{CACHE}/{{finetuned}}/index.parquet",
+        classes=f"{CACHE}/{{finetuned}}/classes.txt",
+        pretrained=finetune_init,
+    output:
+        result="results/{model}/finetune/{finetuned}/{init}/result.json",
+        metrics="results/{model}/finetune/{finetuned}/{init}/metrics.csv",
+    log:
+        "logs/{model}/finetune/{finetuned}_{init}.log",
+    params:
+        video=config["video"],
+        training=training_params("finetune"),
     resources:
         **GPU_RESOURCES,
     conda:
@@ -45,14 +65,39 @@ rule finetune_ucf101:
 
 rule table3:
     input:
-        [f"results/finetune/ucf101/{init}/result.json" for init in ("scratch", *PRETRAIN_LOSSES)],
+        table_results("table3"),
     output:
         **table_files("table3"),
     log:
         "logs/tables/table3.log",
     params:
+        setup=config["training"]["tables"]["table3"],
         scale=config["label"],
     conda:
         "../../envs/torch.yaml"
     script:
-        "../../scripts/table3.py"
+        "../../scripts/result_table.py"
+
+
+use rule table3 as table4 with:
+    input:
+        table_results("table4"),
+    output:
+        **table_files("table4"),
+    log:
+        "logs/tables/table4.log",
+    params:
+        setup=config["training"]["tables"]["table4"],
+        scale=config["label"],
+
+
+use rule table3 as table5 with:
+    input:
+        table_results("table5"),
+    output:
+        **table_files("table5"),
+    log:
+        "logs/tables/table5.log",
+    params:
+        setup=config["training"]["tables"]["table5"],
+        scale=config["label"],

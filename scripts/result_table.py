@@ -1,0 +1,14 @@
+"""Snakemake entry point: Table 3, 4 or 5, the paper's accuracies beside ours."""
+
+from pathlib import Path
+
+import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
+
+from noisyactions.logs import log_to_file
+from noisyactions.training.result_tables import build_table
+
+sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
+with log_to_file(sm.log[0]):
+    results = {(Path(p).parent.parent.name, Path(p).parent.name): Path(p) for p in sm.input}  # .../finetune/<dataset>/<init>/result.json
+    setup = sm.params.setup
+    build_table(sm.rule, results, setup["model"], setup["split"], sm.params.scale, {k: Path(v) for k, v in sm.output.items()})
