@@ -14,6 +14,7 @@ include: "workflow/rules/crawl.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/video.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/robustness.smk"
 
 
 rule all:

@@ -64,6 +64,7 @@ def validate(config: dict, schema: str | Path = SCHEMA_PATH, source: str = "conf
         lines = [f"{source}: key {_key(e.absolute_path)}: {e.message}" for e in errors]
         raise ConfigError("invalid config\n  " + "\n  ".join(lines))
     _check_training(config, source)
+    _check_noise_rates(config, source)
     for key in _path_keys(schema_dict):
         value = _lookup(config, key)
         if value is not None and not Path(value).exists():
@@ -90,6 +91,14 @@ def _check_training(config: dict, source: str) -> None:
     if geometry.get("crop", 0) % 2:
         key = "training.input.crop" if training.get("input", {}).get("crop") is not None else "video.crop"
         raise ConfigError(f"{source}: key {key}: {geometry['crop']} is odd; PCL's quadrant permutation needs an even crop")
+
+
+def _check_noise_rates(config: dict, source: str) -> None:
+    """Each noise rate names its noisy copy of UCF101 by whole percent (ucf101_noise40): two rates must not share one."""
+    rates = config.get("robustness", {}).get("label_noise", {}).get("rates", [])
+    percents = [round(rate * 100) for rate in rates]
+    if len(set(percents)) != len(percents):
+        raise ConfigError(f"{source}: key robustness.label_noise.rates: {rates} round to the same whole percent; give rates at least 1% apart")
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:

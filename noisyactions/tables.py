@@ -13,7 +13,7 @@ import pandas as pd
 from noisyactions.atomic import atomic_write_text
 
 
-def _markdown(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -32,5 +32,5 @@ def _latex(frame: pd.DataFrame, caption: str) -> str:
 def write_paper_table(frame: pd.DataFrame, csv_path: Path, md_path: Path, tex_path: Path, title: str, scale: str) -> None:
     caption = f"{title} Ours: {scale}."
     atomic_write_text(csv_path, frame.to_csv(index=False))
-    atomic_write_text(md_path, f"**{caption}**\n\n{_markdown(frame)}\n")
+    atomic_write_text(md_path, f"**{caption}**\n\n{markdown_table(frame)}\n")
     atomic_write_text(tex_path, _latex(frame, caption) + "\n")

@@ -11,5 +11,6 @@ sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
 with log_to_file(sm.log[0]):
     split = tuple(Path(p) for p in sm.input.split) if "split" in sm.input.keys() else None
     table = Path(sm.input.table) if "table" in sm.input.keys() else None
-    index = run.dataset_index(sm.wildcards.cached, sm.params.datasets, table, split)
+    videos = Path(sm.input.videos) if "videos" in sm.input.keys() else None
+    index = run.dataset_index(sm.wildcards.cached, sm.params.datasets, table, split, videos)
     run.cache_dataset(index, sm.params.cache, Path(sm.output.videos), Path(sm.output.index), Path(sm.output.classes))

@@ -405,3 +405,38 @@ def test_tables_4_and_5_build_from_ssl_pretraining_on_each_source(built):
     bank = torch.load(built / "results" / "r3d" / "pretrain" / "ssl_ucf101" / "checkpoint.pt", weights_only=False)["criterion"]
     assert len(bank["bank.view1"]) == int((ucf["split"] == "train").sum()) < len(ucf)
     assert "embedded synthetic world" in (built / "results" / "tables" / "table5.md").read_text()
+
+
+def test_tables_6_and_7_build_from_noisy_and_corrupted_copies_of_ucf101(built, tiny_config):
+    """Table 6: UCF101 with 40% and 80% of each class's training labels flipped; Table 7: its videos with
+    random and contiguous bit flips; both R(2+1)D-18 from scratch and from SSL on 100k, the test list whole."""
+    import hashlib
+
+    world_ucf = built / "resources" / "world" / "ucf101" / "UCF-101"
+    digest = lambda: {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(world_ucf.rglob("*.avi"))}  # noqa: E731
+    before = digest()
+    snakemake("table6", "table7", "--cores", "2", "--configfile", str(TINY_CONFIG), str(built / "overrides.yaml"), workdir=built)
+    assert digest() == before, "the originals are only read"
+    table6 = pd.read_csv(built / "results" / "tables" / "table6.csv", keep_default_na=False)
+    assert list(table6["Label Noise Percentage"]) == ["Asymmetric 40%", "Asymmetric 80%"]
+    assert list(table6["Paper (W/o Pretraining)"]) == [29.32, 12.74] and list(table6["Paper (With Pretraining)"]) == [45.49, 21.91]
+    ucf = pd.read_parquet(built / "results" / "cache" / "ucf101" / "index.parquet")
+    for percent in (40, 80):
+        report = json.loads((built / "results" / "robustness" / "label_noise" / f"ucf101_noise{percent}" / "report.json").read_text())
+        assert report["flipped"] > 0 and report["videos"] == int((ucf["split"] == "train").sum())
+        for init in ("scratch", "ssl_100k"):
+            result = _result(built, "r2plus1d", f"ucf101_noise{percent}", init)
+            assert result["train_labels"].endswith(f"ucf101_noise{percent}/trainlist01.txt")
+            assert result["test_videos"] == int((ucf["split"] == "test").sum()), "the test list is the clean one, whole"
+    table7 = pd.read_csv(built / "results" / "tables" / "table7.csv", keep_default_na=False)
+    assert list(table7["Corruption"]) == ["Random Corruption", "Contiguous Corruption"]
+    report = pd.read_csv(built / "results" / "robustness" / "corruption" / "report.csv")
+    assert set(report["corruption"]) == {"ucf101_random", "ucf101_contiguous"}
+    for row, name in enumerate(("ucf101_random", "ucf101_contiguous")):
+        result = _result(built, "r2plus1d", name, "scratch")
+        assert result["test_videos"] == int((ucf["split"] == "test").sum())
+        assert abs(float(table7["Ours: test videos decoded (%)"][row]) - 100 * result["test_decodable_fraction"]) < 0.1
+        flips = pd.read_parquet(built / "results" / "robustness" / "corruption" / name / "flips.parquet")
+        assert len(flips) == len(ucf), "train and test videos corrupted (robustness.corruption.splits)"
+    contiguous = pd.read_parquet(built / "results" / "cache" / "ucf101_contiguous" / "index.parquet")
+    assert (contiguous["status"] != "ok").any(), "flipping 75% of a file's bits leaves videos that no longer decode"

@@ -16,7 +16,7 @@ from noisyactions.training.inits import SCRATCH, Init, every_init, parse_init
 from noisyactions.training.pcl import PCLLoss, PCLModel
 from noisyactions.training.pcl_data import PretextTupleDataset
 from noisyactions.training.pretext import NONE, REMOTE_CLIP, ROTATION, draw_pretext
-from noisyactions.training.result_tables import TABLES, build_table
+from noisyactions.training.result_tables import TABLES, build_table, table_spec
 from noisyactions.training.trainer import fit
 from noisyactions.video.transforms import KINETICS_MEAN, KINETICS_STD
 from conftest import REPO
@@ -127,7 +127,7 @@ def _results(tmp_path, name, split, top1):
 def test_table5_puts_each_run_in_its_cell(tmp_path):
     top1 = {("ucf101", "scratch"): 0.1, ("hmdb51", "scratch"): 0.2, ("ucf101", "ssl_100k"): 0.3, ("hmdb51", "ssl_100k"): 0.45678}
     outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex")}
-    frame = build_table("table5", _results(tmp_path, "table5", "100k", top1), "r2plus1d", "100k", "embedded synthetic world", outputs)
+    frame = build_table(TABLES["table5"], _results(tmp_path, "table5", "100k", top1), "r2plus1d", "100k", "embedded synthetic world", outputs)
     assert list(frame.columns) == ["Pretraining", "Paper (UCF101)", "Paper (HMDB51)", "Ours (UCF101)", "Ours (HMDB51)"]
     assert frame.values.tolist() == [["None", 44.81, 18.24, "10.00", "20.00"], ["SSL-100k", 61.7, 29.15, "30.00", "45.68"]]
     caption = outputs["md"].read_text().splitlines()[0]
@@ -140,11 +140,11 @@ def test_table4_rows_follow_the_configured_split_and_a_missing_run_is_named(tmp_
                     ("ucf101", "ssl_25k_then_balanced_focal")]
     results = _results(tmp_path, "table4", "25k", {run: 0.5 for run in runs})
     outputs = {kind: tmp_path / f"table4.{kind}" for kind in ("csv", "md", "tex")}
-    frame = build_table("table4", results, "r3d", "25k", "x", outputs)
+    frame = build_table(TABLES["table4"], results, "r3d", "25k", "x", outputs)
     assert list(frame["Pretraining strategy"]) == ["None", "SSL-UCF", "SSL-Kinetics", "SSL-25k", "SSL-25k + MLP-BF"]
     del results[("ucf101", "ssl_curated")]
     with pytest.raises(ValueError, match="no result for ucf101/ssl_curated"):
-        build_table("table4", results, "r3d", "25k", "x", outputs)
+        build_table(TABLES["table4"], results, "r3d", "25k", "x", outputs)
 
 
 def test_ssl_defaults_are_the_papers_and_a_table_split_must_exist(tmp_path):
@@ -155,7 +155,8 @@ def test_ssl_defaults_are_the_papers_and_a_table_split_must_exist(tmp_path):
                                          "temperature": 0.07, "memory_momentum": 0.5, "projection_dim": 128, "contrast_weight": 0.5,
                                          "pretext_weight": 1.0, "residual": True}
     assert config["training"]["tables"] == {"table3": {"model": "r3d", "split": "25k"}, "table4": {"model": "r3d", "split": "25k"},
-                                            "table5": {"model": "r2plus1d", "split": "100k"}}
+                                            "table5": {"model": "r2plus1d", "split": "100k"}, "table6": {"model": "r2plus1d", "split": "100k"},
+                                            "table7": {"model": "r2plus1d", "split": "100k"}}
     with pytest.raises(ConfigError, match=r"training.tables.table5.split: '200k' is not a split of dataset.splits.sizes \(25k, 100k\)"):
         load_config(PAPER_CONFIG, {"training": {"tables": {"table5": {"model": "r2plus1d", "split": "200k"}}}})
     with pytest.raises(ConfigError, match="training.tables.table4: 'split' is a required property"):
@@ -192,3 +193,30 @@ def test_pcl_under_torchrun_on_two_cpu_processes_matches_one_process_steps(tmp_p
     bank, initial = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=False)["criterion"], PCLLoss(8, 8, seed=2).state_dict()
     for view in ("bank.view1", "bank.view2"):
         assert not torch.isclose(bank[view], initial[view]).all(dim=1).any(), f"{view}: a row was never updated on rank 0"
+
+
+@pytest.mark.parametrize("name", ["table6", "table7"])
+def test_robustness_tables_put_each_run_in_its_cell(tmp_path, name):
+    """Rows are UCF101's noisy or corrupted copies, columns scratch and SSL: each run lands in its own cell."""
+    table = table_spec(name, {"rates": [0.4, 0.8, 0.1], "mode": "per_class_uniform", "seed": 0})
+    top1 = {run: (k + 1) / 100 for k, run in enumerate(table.runs("100k"))}
+    results = {}
+    for (dataset, init), value in top1.items():
+        path = tmp_path / dataset / init / "result.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"val_top1": value, "test_decodable_fraction": 0.5 + value}))
+        results[(dataset, init)] = path
+    outputs = {kind: tmp_path / f"{name}.{kind}" for kind in ("csv", "md", "tex")}
+    frame = build_table(table, results, "r2plus1d", "100k", "x", outputs)
+    ours = frame[["Ours (W/o Pretraining)", "Ours (With Pretraining)"]].astype(float).values.tolist()
+    if name == "table6":
+        assert list(frame["Label Noise Percentage"]) == ["Asymmetric 40%", "Asymmetric 80%", "Asymmetric 10%"]
+        assert table.runs("100k")[:2] == [("ucf101_noise40", "scratch"), ("ucf101_noise40", "ssl_100k")]
+        assert ours == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+        assert frame["Paper (W/o Pretraining)"].tolist() == [29.32, 12.74, ""] and frame["Paper (With Pretraining)"].tolist() == [45.49, 21.91, ""]
+    else:
+        assert list(frame["Corruption"]) == ["Random Corruption", "Contiguous Corruption"]
+        assert table.runs("100k") == [("ucf101_random", "scratch"), ("ucf101_random", "ssl_100k"),
+                                      ("ucf101_contiguous", "scratch"), ("ucf101_contiguous", "ssl_100k")]
+        assert ours == [[1.0, 2.0], [3.0, 4.0]] and frame["Ours: test videos decoded (%)"].tolist() == ["51.0", "53.0"]
+        assert frame["Paper (W/o Pretraining)"].tolist() == [35.16, 42.69] and frame["Paper (With Pretraining)"].tolist() == [45.28, 56.46]

@@ -1,14 +1,17 @@
-"""Tables 3-5: which fine-tuning runs fill each row, the paper's numbers, and the table written from our
-results beside them.
+"""Tables 3-7: which fine-tuning runs fill each cell, the paper's numbers, and the table written from
+our results beside them.
 
-A table is a list of rows, each a pretraining (an inits.py name, where "{split}" stands for the table's
-split in training.tables) and the paper's top-1 per downstream set. The model and split come from
-the config, so the caption says which ones produced our column.
+A cell is one fine-tuning run: a downstream set and a pretraining (an inits.py name). A row fixes one
+of the two and its column the other: Tables 3-5 vary the pretraining by row and the downstream set by
+column, Tables 6-7 the noisy or corrupted copy of UCF101 by row and the pretraining by column. "{split}"
+stands for the table's split in training.tables; the caption names the model and split that produced
+our column.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,80 +20,138 @@ import pandas as pd
 from noisyactions.tables import write_paper_table
 from noisyactions.training.models import MODEL_NAMES
 
-DATASET_NAMES = {"ucf101": "UCF101", "hmdb51": "HMDB51"}
-
 
 @dataclass(frozen=True)
 class Row:
     labels: tuple[str, ...]  # the row's label columns; "{split}" is the table's split
-    init: str  # inits.py name; "{split}" is the table's split
-    paper: tuple[float, ...]  # the paper's top-1 (%), one per dataset of the table
+    paper: tuple[float | None, ...]  # the paper's top-1 (%), one per column (None: the paper has no such cell)
+    dataset: str | None = None  # the downstream set of the row's runs, when rows vary it
+    init: str | None = None  # their pretraining, when rows vary it
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dataset: str | None = None
+    init: str | None = None
 
 
 @dataclass(frozen=True)
 class ResultTable:
     title: str  # "{model}" and "{split}" are the table's
     label_columns: tuple[str, ...]
-    datasets: tuple[str, ...]
+    columns: tuple[Column, ...]
     rows: tuple[Row, ...]
+    decodable: bool = False  # a column of the share of test videos that gave clips (the corruption table's)
+
+    def cell(self, row: Row, column: Column, split: str) -> tuple[str, str]:
+        """(downstream set, pretraining name) of the run behind a cell."""
+        return (row.dataset or column.dataset).format(split=split), (row.init or column.init).format(split=split)
 
     def runs(self, split: str) -> list[tuple[str, str]]:
         """(downstream set, pretraining name) of every fine-tuning the table needs."""
-        return [(dataset, row.init.format(split=split)) for row in self.rows for dataset in self.datasets]
+        return [self.cell(row, column, split) for row in self.rows for column in self.columns]
 
 
+UCF101, HMDB51 = Column("UCF101", dataset="ucf101"), Column("HMDB51", dataset="hmdb51")
+WITHOUT, WITH = Column("W/o Pretraining", init="scratch"), Column("With Pretraining", init="ssl_{split}")
 TABLES = {
     "table3": ResultTable(
         "Table 3: Loss functions during pretraining on the {split} split with {model}, fine-tuned on UCF101 (top-1 video accuracy, %).",
-        ("Pretraining", "Loss Function"), ("ucf101",), (
-            Row(("None", "-"), "scratch", (44.54,)),
-            Row(("Single Label", "CCE"), "{split}_cce", (39.78,)),
-            Row(("Single Label", "CCE-Mask"), "{split}_cce_mask", (40.73,)),
-            Row(("Multi Label", "BCELoss"), "{split}_bce", (44.77,)),
-            Row(("Multi Label", "Focal"), "{split}_focal", (45.04,)),
-            Row(("Multi Label", "Balanced-Focal"), "{split}_balanced_focal", (45.38,)),
+        ("Pretraining", "Loss Function"), (UCF101,), (
+            Row(("None", "-"), (44.54,), init="scratch"),
+            Row(("Single Label", "CCE"), (39.78,), init="{split}_cce"),
+            Row(("Single Label", "CCE-Mask"), (40.73,), init="{split}_cce_mask"),
+            Row(("Multi Label", "BCELoss"), (44.77,), init="{split}_bce"),
+            Row(("Multi Label", "Focal"), (45.04,), init="{split}_focal"),
+            Row(("Multi Label", "Balanced-Focal"), (45.38,), init="{split}_balanced_focal"),
         )),
     "table4": ResultTable(
         "Table 4: Pretraining strategies and their combinations with the {split} split and {model}, fine-tuned on UCF101 "
         "(top-1 video accuracy, %). MLP-BF: multi-label pretraining with Balanced-Focal loss; SSL-Kinetics: PCL on the "
         "curated set (the paper: 26,392 Kinetics-400 videos).",
-        ("Pretraining strategy",), ("ucf101",), (
-            Row(("None",), "scratch", (44.54,)),
-            Row(("SSL-UCF",), "ssl_ucf101", (49.17,)),
-            Row(("SSL-Kinetics",), "ssl_curated", (53.21,)),
-            Row(("SSL-{split}",), "ssl_{split}", (51.57,)),
-            Row(("SSL-{split} + MLP-BF",), "ssl_{split}_then_balanced_focal", (51.73,)),
+        ("Pretraining strategy",), (UCF101,), (
+            Row(("None",), (44.54,), init="scratch"),
+            Row(("SSL-UCF",), (49.17,), init="ssl_ucf101"),
+            Row(("SSL-Kinetics",), (53.21,), init="ssl_curated"),
+            Row(("SSL-{split}",), (51.57,), init="ssl_{split}"),
+            Row(("SSL-{split} + MLP-BF",), (51.73,), init="ssl_{split}_then_balanced_focal"),
         )),
     "table5": ResultTable(
         "Table 5: Results on the {split} split using {model} (top-1 video accuracy, %).",
-        ("Pretraining",), ("ucf101", "hmdb51"), (
-            Row(("None",), "scratch", (44.81, 18.24)),
-            Row(("SSL-{split}",), "ssl_{split}", (61.7, 29.15)),
+        ("Pretraining",), (UCF101, HMDB51), (
+            Row(("None",), (44.81, 18.24), init="scratch"),
+            Row(("SSL-{split}",), (61.7, 29.15), init="ssl_{split}"),
         )),
+    "table7": ResultTable(
+        "Table 7: Video corruption in UCF101's files, {model} fine-tuned from scratch and from SSL on the {split} split "
+        "(top-1 video accuracy over the whole test list, %; a video that no longer decodes counts as wrong).",
+        ("Corruption",), (WITHOUT, WITH), (
+            Row(("Random Corruption",), (35.16, 45.28), dataset="ucf101_random"),
+            Row(("Contiguous Corruption",), (42.69, 56.46), dataset="ucf101_contiguous"),
+        ), decodable=True),
 }
+PAPER_LABEL_NOISE = {40: (29.32, 45.49), 80: (12.74, 21.91)}  # Table 6: noise % -> (without, with pretraining)
+NOISE_NAMES = {"per_class_uniform": "Asymmetric", "class_dependent": "Class-dependent"}  # the paper calls its noise asymmetric
 
 
-def top1_percent(result: Path) -> float:
+def noise_percent(rate: float) -> int:
+    """The whole percent that names a noise rate's copy of UCF101 (config.py keeps them distinct)."""
+    return round(rate * 100)
+
+
+def noisy_set(rate: float) -> str:
+    """The name of UCF101 with `rate` of each class's training labels flipped, as a downstream set."""
+    return f"ucf101_noise{noise_percent(rate)}"
+
+
+def table_spec(name: str, label_noise: dict | None = None) -> ResultTable:
+    """A table's cells; Table 6's rows are the configured noise rates (robustness.label_noise), with the
+    paper's cells where it has them."""
+    if name != "table6":
+        return TABLES[name]
+    def paper(rate: float) -> tuple[float | None, float | None]:
+        whole = math.isclose(rate * 100, noise_percent(rate))
+        return PAPER_LABEL_NOISE.get(noise_percent(rate), (None, None)) if whole and label_noise["mode"] == "per_class_uniform" else (None, None)
+
+    rows = tuple(Row((f"{NOISE_NAMES[label_noise['mode']]} {rate * 100:g}%",), paper(rate), dataset=noisy_set(rate)) for rate in label_noise["rates"])
+    return ResultTable("Table 6: Synthetic label noise in UCF101's training labels, {model} fine-tuned from scratch and from SSL "
+                       "on the {split} split (top-1 video accuracy, %).", ("Label Noise Percentage",), (WITHOUT, WITH), rows)
+
+
+RESULT_TABLES = ("table3", "table4", "table5", "table6", "table7")
+
+
+def _result_value(result: Path, key: str) -> float:
     try:
-        return json.loads(Path(result).read_text())["val_top1"] * 100
+        return json.loads(Path(result).read_text())[key]
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{result}: no fine-tuning result ({type(error).__name__}: {error})") from None
 
 
-def build_table(name: str, results: dict[tuple[str, str], Path], model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
-    """`results`: (downstream set, pretraining name) -> result.json of every run in TABLES[name].runs(split)."""
-    table = TABLES[name]
+def top1_percent(result: Path) -> float:
+    return _result_value(result, "val_top1") * 100
+
+
+def decoded_percent(result: Path) -> float:
+    """The share of the test list whose videos gave clips (the rest were counted wrong)."""
+    return _result_value(result, "test_decodable_fraction") * 100
+
+
+def build_table(table: ResultTable, results: dict[tuple[str, str], Path], model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
+    """`results`: (downstream set, pretraining name) -> result.json of every run in table.runs(split)."""
     missing = [run for run in table.runs(split) if run not in results]
     if missing:
-        raise ValueError(f"{name}: no result for {', '.join('/'.join(run) for run in missing)}")
+        raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
     rows = []
     for row in table.rows:
         line = {column: label.format(split=split) for column, label in zip(table.label_columns, row.labels)}
-        init = row.init.format(split=split)
-        for dataset, paper in zip(table.datasets, row.paper):
-            line[f"Paper ({DATASET_NAMES[dataset]})"] = paper
-        for dataset in table.datasets:
-            line[f"Ours ({DATASET_NAMES[dataset]})"] = f"{top1_percent(results[(dataset, init)]):.2f}"
+        for column, paper in zip(table.columns, row.paper):
+            line[f"Paper ({column.name})"] = "" if paper is None or math.isnan(paper) else paper
+        for column in table.columns:
+            line[f"Ours ({column.name})"] = f"{top1_percent(results[table.cell(row, column, split)]):.2f}"
+        if table.decodable:  # every column of a row tests the same files
+            line["Ours: test videos decoded (%)"] = f"{decoded_percent(results[table.cell(row, table.columns[0], split)]):.1f}"
         rows.append(line)
     frame = pd.DataFrame(rows)
     write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], table.title.format(split=split, model=MODEL_NAMES[model]), scale)

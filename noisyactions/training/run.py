@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from noisyactions.atomic import atomic_write_text
+from noisyactions.robustness.relabel import relabel_training_videos
 from noisyactions.training import losses
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.pcl import PCLLoss, PCLModel
@@ -151,10 +152,15 @@ def pretrain_ssl(model: str, cache_index: Path, video: dict, training: dict, out
     return summary
 
 
-def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path) -> dict:
+def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path,
+             train_labels: Path | None = None, class_index: Path | None = None) -> dict:
     """Fine-tune (or train from scratch) on a downstream set's usable training videos; best validation
-    top-1 over its whole test list (unusable and unreadable videos counted wrong) goes to `result`."""
+    top-1 over its whole test list (unusable and unreadable videos counted wrong) goes to `result`.
+    `train_labels` (with its `class_index`): a training list in UCF101's format whose labels replace the
+    training videos' (Table 6's noisy labels); test labels are never replaced."""
     index = pd.read_parquet(cache_index).assign(target=lambda f: f["target"].map(lambda t: int(t[0])))
+    if train_labels is not None:
+        index = relabel_training_videos(index, train_labels, class_index)
     classes = len(classes_file.read_text().splitlines())
     if int(index["target"].max()) >= classes:
         raise ValueError(f"{cache_index}: target {int(index['target'].max())} but {classes_file} has {classes} classes")
@@ -171,7 +177,7 @@ def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_fil
     network, loaded = _model(model, classes, training["width"], pretrained, training["seed"])
     summary = fit(network, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
                   {**training, **training["finetune"]}, val_set=val_set)
-    summary.update(model=model, residual=network.architecture["residual"], pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
+    summary.update(train_labels=str(train_labels) if train_labels else None, model=model, residual=network.architecture["residual"], pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
                    **_test_counts(summary, index[test], unusable_tests))
     if int(os.environ.get("RANK", 0)) == 0:
         atomic_write_text(result, json.dumps(summary, indent=2) + "\n")

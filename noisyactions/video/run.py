@@ -14,10 +14,14 @@ from noisyactions.video.indexes import VideoIndex, curated_index, hmdb51_officia
 log = logging.getLogger(__name__)
 
 
-def dataset_index(name: str, datasets: dict, dataset_table: Path | None = None, split_files: tuple[Path, Path] | None = None) -> VideoIndex:
-    if name == "ucf101":
+def dataset_index(name: str, datasets: dict, dataset_table: Path | None = None, split_files: tuple[Path, Path] | None = None,
+                  videos: Path | None = None) -> VideoIndex:
+    """`videos`: the video folder of a copy of UCF101 (ucf101_<corruption>), read with UCF101's lists."""
+    if name == "ucf101" or name.startswith("ucf101_"):
         cfg = datasets["ucf101"]
-        return ucf_style_index(Path(cfg["videos"]), Path(cfg["lists"]), cfg["split"])
+        if name != "ucf101" and videos is None:
+            raise ValueError(f"{name}: a copy of UCF101 needs its video folder")
+        return ucf_style_index(Path(videos or cfg["videos"]), Path(cfg["lists"]), cfg["split"])
     if name == "hmdb51":
         cfg = datasets["hmdb51"]
         read = hmdb51_official_index if cfg["format"] == "official" else ucf_style_index

@@ -38,8 +38,9 @@ def get_final_output():
         outputs += world_outputs()
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     outputs += dataset_outputs()
-    outputs += [f"{CACHE}/{name}/index.parquet" for name in CACHED_SETS]
-    outputs += [path for name in RESULT_TABLES for path in table_files(name).values()]
+    outputs += [f"{CACHE}/{name}/index.parquet" for name in DATASETS_CACHED]
+    outputs += [path for name in result_tables.RESULT_TABLES for path in table_files(name).values()]
+    outputs += [*robustness_reports()]
     return outputs
 
 
@@ -154,7 +155,10 @@ def dataset_outputs():
 
 # -- video -------------------------------------------------------------------------------------------
 CACHE = "results/cache"
-CACHED_SETS = ("ucf101", "hmdb51", "curated", "noisyactions")
+CORRUPTION_MODES = ("random", "contiguous")
+CORRUPTED_SETS = tuple(f"ucf101_{mode}" for mode in CORRUPTION_MODES)  # UCF101 with corrupted files (robustness.smk)
+DATASETS_CACHED = ("ucf101", "hmdb51", "curated", "noisyactions")  # the `cache` target: every dataset, as published
+CACHED_SETS = (*DATASETS_CACHED, *CORRUPTED_SETS)
 
 
 wildcard_constraints:
@@ -166,20 +170,28 @@ def largest_split():
     return max(sizes, key=sizes.get)
 
 
+def world_dataset(name):
+    """The embedded world's folder of a downstream set, when the world is on (else the configured folders are the user's)."""
+    return [str(WORLD.downstream(name))] if config["world"]["enabled"] else []
+
+
 def cache_inputs(wildcards):
-    """What a dataset's cache is built from: the embedded world's folder, or the dataset table and split."""
+    """What a dataset's cache is built from: the embedded world's folder, the dataset table and split, or
+    a corrupted copy of UCF101's videos."""
     if wildcards.cached == "noisyactions":
         name = largest_split()
         return {"table": f"{DATASET}/noisyactions.parquet", "split": label_list_files("results/splits", name)}
-    return {"world": [str(WORLD.downstream(wildcards.cached))] if config["world"]["enabled"] else []}
+    if wildcards.cached in CORRUPTED_SETS:
+        return {"videos": corrupted_videos(wildcards.cached), "world": world_dataset("ucf101")}
+    return {"world": world_dataset(wildcards.cached)}
 
 
 # -- training ----------------------------------------------------------------------------------------
 # Every run lives under results/<model>/: pretrain/<init>/ and finetune/<dataset>/<init>/, an init named as
 # noisyactions.training.inits names it (scratch, 25k_bce, ssl_ucf101, ssl_25k_then_balanced_focal, ...).
 MODELS = ("r3d", "r2plus1d")
-FINETUNE_SETS = ("ucf101", "hmdb51")
-RESULT_TABLES = tuple(result_tables.TABLES)  # table3, table4, table5
+NOISY_SETS = {result_tables.noisy_set(rate): rate for rate in config["robustness"]["label_noise"]["rates"]}
+FINETUNE_SETS = ("ucf101", "hmdb51", *NOISY_SETS, *CORRUPTED_SETS)
 SUPERVISED = [init.name for init in supervised_inits(SPLIT_NAMES)]
 
 
@@ -211,15 +223,21 @@ def ssl_inputs(wildcards):
     return {"cache": f"{CACHE}/{wildcards.source}/index.parquet", "table": [], "split": []}
 
 
-def finetune_init(wildcards):
-    """The pretrained weights a fine-tuning run starts from (none when it trains from scratch)."""
-    return [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.init)]
+def finetune_inputs(wildcards):
+    """A fine-tuning run's cache, its pretrained weights (none from scratch) and, on a noisy copy of
+    UCF101, the noisy training list (UCF101's cache, other training labels)."""
+    noisy = wildcards.finetuned in NOISY_SETS
+    cached = "ucf101" if noisy else wildcards.finetuned
+    return {"cache": f"{CACHE}/{cached}/index.parquet", "classes": f"{CACHE}/{cached}/classes.txt",
+            "pretrained": [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.init)],
+            "train_labels": [noisy_lists(wildcards.finetuned)[k] for k in ("trainlist", "class_index")] if noisy else []}
 
 
 def table_results(name):
     """The fine-tuning results a table is made of, for its model and split in training.tables."""
     model, split = (config["training"]["tables"][name][key] for key in ("model", "split"))
-    return [f"results/{model}/finetune/{dataset}/{init}/result.json" for dataset, init in result_tables.TABLES[name].runs(split)]
+    table = result_tables.table_spec(name, config["robustness"]["label_noise"])
+    return [f"results/{model}/finetune/{dataset}/{init}/result.json" for dataset, init in table.runs(split)]
 
 
 # training's sections that belong to one kind of job; the rest of training is shared by all
@@ -234,3 +252,33 @@ def training_params(job):
 
 
 GPU_RESOURCES = dict(gpu=1, runtime=config["training"]["gpu_runtime_minutes"], mem_mb=config["training"]["gpu_mem_mb"])
+
+
+# -- robustness --------------------------------------------------------------------------------------
+ROBUSTNESS = "results/robustness"
+
+
+wildcard_constraints:
+    noisy="|".join(NOISY_SETS),
+    mode="|".join(CORRUPTION_MODES),
+
+
+def noisy_lists(name):
+    """The lists folder of a noisy copy of UCF101 (its official format) and the noise's report."""
+    folder, split = f"{ROBUSTNESS}/label_noise/{name}", config["datasets"]["ucf101"]["split"]
+    return {"trainlist": f"{folder}/trainlist0{split}.txt", "testlist": f"{folder}/testlist0{split}.txt", "class_index": f"{folder}/classInd.txt",
+            "json": f"{folder}/report.json", "per_class": f"{folder}/per_class.csv", "confusion": f"{folder}/confusion.csv",
+            "heatmap": f"{folder}/confusion.png"}
+
+
+def corrupted_videos(name):
+    return f"{ROBUSTNESS}/corruption/{name}/UCF-101"
+
+
+def corruption_report_files():
+    return {kind: f"{ROBUSTNESS}/corruption/report.{kind}" for kind in ("csv", "md")}
+
+
+def robustness_reports():
+    """Every noise report and the corruption report."""
+    return [*(path for name in NOISY_SETS for path in noisy_lists(name).values()), *corruption_report_files().values()]

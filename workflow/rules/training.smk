@@ -1,6 +1,7 @@
-# Pretraining and fine-tuning (Sec. 4.1, 4.2, 5, 6.1, 6.2): supervised pretraining with each loss (Table 3),
-# PCL self-supervised pretraining on four sources and SSL followed by supervised (Tables 4, 5), fine-tuning
-# on UCF101 and HMDB51 split 1. One trainer for all; each table's model and split are in training.tables.
+# Pretraining and fine-tuning (Sec. 4, 5, 6): supervised pretraining with each loss (Table 3), PCL
+# self-supervised pretraining on four sources and SSL followed by supervised (Tables 4, 5), fine-tuning on
+# UCF101 and HMDB51 split 1 and on UCF101's noisy and corrupted copies (Tables 6, 7, robustness.smk).
+# One trainer for all; each table's model and split are in training.tables.
 
 
 rule pretrain_supervised:
@@ -44,9 +45,7 @@ rule pretrain_ssl:
 
 rule finetune:
     input:
-        cache=f"{CACHE}/{{finetuned}}/index.parquet",
-        classes=f"{CACHE}/{{finetuned}}/classes.txt",
-        pretrained=finetune_init,
+        unpack(finetune_inputs),
     output:
         result="results/{model}/finetune/{finetuned}/{init}/result.json",
         metrics="results/{model}/finetune/{finetuned}/{init}/metrics.csv",
@@ -65,7 +64,7 @@ rule finetune:
 
 rule table3:
     input:
-        table_results("table3"),
+        results=table_results("table3"),
     output:
         **table_files("table3"),
     log:
@@ -81,7 +80,7 @@ rule table3:
 
 use rule table3 as table4 with:
     input:
-        table_results("table4"),
+        results=table_results("table4"),
     output:
         **table_files("table4"),
     log:
@@ -93,11 +92,37 @@ use rule table3 as table4 with:
 
 use rule table3 as table5 with:
     input:
-        table_results("table5"),
+        results=table_results("table5"),
     output:
         **table_files("table5"),
     log:
         "logs/tables/table5.log",
     params:
         setup=config["training"]["tables"]["table5"],
+        scale=config["label"],
+
+
+use rule table3 as table6 with:
+    input:
+        results=table_results("table6"),
+    output:
+        **table_files("table6"),
+    log:
+        "logs/tables/table6.log",
+    params:
+        setup=config["training"]["tables"]["table6"],
+        label_noise=config["robustness"]["label_noise"],
+        scale=config["label"],
+
+
+use rule table3 as table7 with:
+    input:
+        results=table_results("table7"),
+        decoding=corruption_report_files()["csv"],  # how many of each copy's videos still decode, beside the table
+    output:
+        **table_files("table7"),
+    log:
+        "logs/tables/table7.log",
+    params:
+        setup=config["training"]["tables"]["table7"],
         scale=config["label"],

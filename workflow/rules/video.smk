@@ -22,4 +22,4 @@ rule cache_dataset:
 
 rule cache:
     input:
-        [f"{CACHE}/{name}/index.parquet" for name in CACHED_SETS],
+        [f"{CACHE}/{name}/index.parquet" for name in DATASETS_CACHED],
