@@ -15,6 +15,7 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/video.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/robustness.smk"
+include: "workflow/rules/claims.smk"
 
 
 rule all:

@@ -82,3 +82,13 @@ def test_world_target_builds_and_is_then_up_to_date(tmp_path):
 def test_python_has_no_unused_imports_or_undefined_names():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "noisyactions", "tests", "scripts", "benchmarks"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_snakefile_needs_no_torch_to_build_its_dag():
+    """Snakemake itself may run in a small environment (conda envs per rule hold torch): the package
+    modules the rules import at parse time must not pull torch in."""
+    modules = sorted({line.split()[1] for path in (REPO / "workflow" / "rules").glob("*.smk")
+                      for line in path.read_text().splitlines() if line.startswith("from noisyactions")})
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "assert 'torch' not in sys.modules, 'torch imported'\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and modules, (modules, done.stderr[-2000:])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from noisyactions.training.model_names import MODEL_NAMES
 from noisyactions.video.residual import residual_clip
 
 
@@ -27,9 +28,6 @@ def _conv3d(inplanes: int, planes: int, midplanes: int | None, stride: int, kind
         nn.ReLU(inplace=True),
         nn.Conv3d(midplanes, planes, kernel_size=(3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
     )
-
-
-MODEL_NAMES = {"r3d": "R3D-18", "r2plus1d": "R(2+1)D-18"}  # config name -> the paper's
 
 
 class BasicBlock(nn.Module):

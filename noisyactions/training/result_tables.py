@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisyactions.tables import write_paper_table
-from noisyactions.training.models import MODEL_NAMES
+from noisyactions.training.model_names import MODEL_NAMES
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,24 @@ def table_spec(name: str, label_noise: dict | None = None) -> ResultTable:
     rows = tuple(Row((f"{NOISE_NAMES[label_noise['mode']]} {rate * 100:g}%",), paper(rate), dataset=noisy_set(rate)) for rate in label_noise["rates"])
     return ResultTable("Table 6: Synthetic label noise in UCF101's training labels, {model} fine-tuned from scratch and from SSL "
                        "on the {split} split (top-1 video accuracy, %).", ("Label Noise Percentage",), (WITHOUT, WITH), rows)
+
+
+def result_path(model: str, dataset: str, init: str) -> str:
+    """Where a fine-tuning run writes its result (the workflow's rule and every reader use this)."""
+    return f"results/{model}/finetune/{dataset}/{init}/result.json"
+
+
+def table_cells(name: str, table: ResultTable, model: str, split: str, seed: int) -> dict[tuple[str, tuple[str, ...], str], dict[int, float]]:
+    """Every cell of a table as (table, row labels, column) -> {seed: our top-1 %}, read from the result
+    files of its runs: what the claims are checked on (noisyactions.claims)."""
+    cells = {}
+    for row in table.rows:
+        labels = tuple(label.format(split=split) for label in row.labels)
+        for column in table.columns:
+            path = Path(result_path(model, *table.cell(row, column, split)))
+            if path.exists():
+                cells[(name, labels, column.name)] = {seed: top1_percent(path)}
+    return cells
 
 
 RESULT_TABLES = ("table3", "table4", "table5", "table6", "table7")

@@ -40,7 +40,7 @@ def get_final_output():
     outputs += dataset_outputs()
     outputs += [f"{CACHE}/{name}/index.parquet" for name in DATASETS_CACHED]
     outputs += [path for name in result_tables.RESULT_TABLES for path in table_files(name).values()]
-    outputs += [*robustness_reports()]
+    outputs += [*robustness_reports(), *claims_files().values()]
     return outputs
 
 
@@ -237,7 +237,7 @@ def table_results(name):
     """The fine-tuning results a table is made of, for its model and split in training.tables."""
     model, split = (config["training"]["tables"][name][key] for key in ("model", "split"))
     table = result_tables.table_spec(name, config["robustness"]["label_noise"])
-    return [f"results/{model}/finetune/{dataset}/{init}/result.json" for dataset, init in table.runs(split)]
+    return [result_tables.result_path(model, dataset, init) for dataset, init in table.runs(split)]
 
 
 # training's sections that belong to one kind of job; the rest of training is shared by all
@@ -282,3 +282,8 @@ def corruption_report_files():
 def robustness_reports():
     """Every noise report and the corruption report."""
     return [*(path for name in NOISY_SETS for path in noisy_lists(name).values()), *corruption_report_files().values()]
+
+
+# -- claims ------------------------------------------------------------------------------------------
+def claims_files():
+    return {"md": "results/claims.md", "json": "results/claims.json"}
