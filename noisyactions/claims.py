@@ -202,6 +202,15 @@ def _resampled_means(values: np.ndarray, rng: np.random.Generator, resamples: in
     return values[draws].mean(axis=1)
 
 
+def mean_ci95(values, rng_seed: int = 0, resamples: int = 10_000) -> tuple[float, float]:
+    """The 95% percentile-bootstrap CI of one cell's mean, as the claims resample it (figures draw it);
+    one repeat has no spread: its "interval" is the value itself."""
+    array = np.asarray(values, dtype=float)
+    if len(array) < 2:
+        return float(array.mean()), float(array.mean())
+    return _percentile_ci(_resampled_means(array, np.random.default_rng(rng_seed), resamples))
+
+
 def _in_seed_order(runs: dict[int, float]) -> np.ndarray:
     """Seed order, not insertion order: the same runs give the same bootstrap however they were gathered."""
     return np.array([runs[seed] for seed in sorted(runs)], dtype=float)

@@ -29,8 +29,10 @@ def _latex(frame: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
-def write_paper_table(frame: pd.DataFrame, csv_path: Path, md_path: Path, tex_path: Path, title: str, scale: str) -> None:
+def write_paper_table(frame: pd.DataFrame, csv_path: Path, md_path: Path, tex_path: Path, title: str, scale: str,
+                      csv_frame: pd.DataFrame | None = None) -> None:
+    """`csv_frame`: what the CSV holds when it says more than the printed table (every repeat's number)."""
     caption = f"{title} Ours: {scale}."
-    atomic_write_text(csv_path, frame.to_csv(index=False))
+    atomic_write_text(csv_path, (frame if csv_frame is None else csv_frame).to_csv(index=False))
     atomic_write_text(md_path, f"**{caption}**\n\n{markdown_table(frame)}\n")
     atomic_write_text(tex_path, _latex(frame, caption) + "\n")

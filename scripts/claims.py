@@ -14,6 +14,6 @@ with log_to_file(sm.log[0]):
     for name in RESULT_TABLES:
         setup = sm.params.tables[name]
         splits[name] = setup["split"]
-        cells.update(table_cells(name, table_spec(name, sm.params.label_noise), setup["model"], setup["split"], sm.params.seed))
+        cells.update(table_cells(name, table_spec(name, sm.params.label_noise), setup["model"], setup["split"], sm.params.seeds))
     records = check_claims(load_claims(Path(sm.input.claims)), cells, splits)
     write_claims(records, Path(sm.output.md), Path(sm.output.json), sm.params.scale)

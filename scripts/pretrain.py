@@ -13,6 +13,6 @@ with log_to_file(sm.log[0]):
     split_list, class_index = sm.input.split
     out_dir = Path(sm.output.best).parent
     arguments = dict(loss=sm.params.loss, model=sm.wildcards.model, table=sm.input.table, split_list=split_list, class_index=class_index,
-                     cache_index=sm.input.cache, video=sm.params.video, training=sm.params.training, out_dir=str(out_dir),
+                     cache_index=sm.input.cache, video=sm.params.video, training={**sm.params.training, "seed": int(sm.wildcards.seed)}, out_dir=str(out_dir),
                      initial=sm.input.initial[0] if sm.input.initial else None)
     launch("pretrain", arguments, ["table", "split_list", "class_index", "cache_index", "out_dir", "initial"], out_dir / "job.json")

@@ -363,7 +363,7 @@ def test_cache_indexes_every_dataset(built, tiny_config):
 
 
 def _result(built, model: str, dataset: str, init: str) -> dict:
-    return json.loads((built / "results" / model / "finetune" / dataset / init / "result.json").read_text())
+    return json.loads((built / "results" / model / "seed0" / "finetune" / dataset / init / "result.json").read_text())
 
 
 def test_table3_builds_from_pretraining_and_finetuning(built):
@@ -390,7 +390,9 @@ def test_tables_4_and_5_build_from_ssl_pretraining_on_each_source(built):
         assert abs(result["val_top1"] * 100 - table4["Ours (UCF101)"][row]) < 0.01 and result["model"] == "r3d"
         assert result["residual"] == (init != "scratch"), "SSL weights were learnt on residual clips, and so is everything built on them"
     table5 = pd.read_csv(built / "results" / "tables" / "table5.csv", keep_default_na=False)
-    assert list(table5.columns) == ["Pretraining", "Paper (UCF101)", "Paper (HMDB51)", "Ours (UCF101)", "Ours (HMDB51)"]
+    assert list(table5.columns) == ["Pretraining", "Paper (UCF101)", "Paper (HMDB51)", *(f"Ours ({name}){part}" for name in ("UCF101", "HMDB51")
+                                                                                    for part in ("", " std", " n", " per repeat"))]
+    assert (table5["Ours (UCF101) n"] == 1).all(), "one repeat (training.repeats)"
     hmdb51 = pd.read_parquet(built / "results" / "cache" / "hmdb51" / "index.parquet")
     for row, init in enumerate(("scratch", "ssl_100k")):
         for dataset, column in (("ucf101", "Ours (UCF101)"), ("hmdb51", "Ours (HMDB51)")):
@@ -398,11 +400,11 @@ def test_tables_4_and_5_build_from_ssl_pretraining_on_each_source(built):
             assert abs(result["val_top1"] * 100 - table5[column][row]) < 0.01
             assert (result["backbone_tensors_loaded"] > 0) == (init == "ssl_100k") and result["model"] == "r2plus1d"
         assert _result(built, "r2plus1d", "hmdb51", init)["test_videos"] == int((hmdb51["split"] == "test").sum())
-    ssl = torch.load(built / "results" / "r2plus1d" / "pretrain" / "ssl_100k" / "best.pt", weights_only=False)
+    ssl = torch.load(built / "results" / "r2plus1d" / "seed0" / "pretrain" / "ssl_100k" / "best.pt", weights_only=False)
     assert ssl["architecture"] == {"kind": "r2plus1d", "width": 0.125, "residual": True}
     # SSL on a downstream set reads its training split only: the memory bank has a row per training video
     ucf = pd.read_parquet(built / "results" / "cache" / "ucf101" / "index.parquet")
-    bank = torch.load(built / "results" / "r3d" / "pretrain" / "ssl_ucf101" / "checkpoint.pt", weights_only=False)["criterion"]
+    bank = torch.load(built / "results" / "r3d" / "seed0" / "pretrain" / "ssl_ucf101" / "checkpoint.pt", weights_only=False)["criterion"]
     assert len(bank["bank.view1"]) == int((ucf["split"] == "train").sum()) < len(ucf)
     assert "embedded synthetic world" in (built / "results" / "tables" / "table5.md").read_text()
 
@@ -445,7 +447,9 @@ def test_tables_6_and_7_build_from_noisy_and_corrupted_copies_of_ucf101(built, t
 def test_claims_are_checked_on_the_tables_that_ran(built):
     """After Tables 3-7 (the tests above), every claim of workflow/claims.yaml has its two numbers from the
     tables' runs; with one repeat none can be resolved, and the report says why."""
-    snakemake("claims", "--cores", "2", "--configfile", str(TINY_CONFIG), str(built / "overrides.yaml"), workdir=built)
+    figures = [f"results/figures/table{n}_runs.png" for n in range(3, 8)]
+    snakemake("claims", *figures, "--cores", "2", "--configfile", str(TINY_CONFIG), str(built / "overrides.yaml"), workdir=built)
+    assert all((built / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for figure in figures)
     records = json.loads((built / "results" / "claims.json").read_text())
     assert len(records) == 20 and {r["table"] for r in records} == {f"table{n}" for n in range(3, 8)}
     assert {r["verdict"] for r in records} == {"not resolved at this scale"}

@@ -120,7 +120,7 @@ def _results(tmp_path, name, split, top1):
         path = tmp_path / dataset / init / "result.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"val_top1": top1[(dataset, init)]}))
-        results[(dataset, init)] = path
+        results[(dataset, init)] = {0: path}
     return results
 
 
@@ -205,7 +205,7 @@ def test_robustness_tables_put_each_run_in_its_cell(tmp_path, name):
         path = tmp_path / dataset / init / "result.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"val_top1": value, "test_decodable_fraction": 0.5 + value}))
-        results[(dataset, init)] = path
+        results[(dataset, init)] = {3: path}
     outputs = {kind: tmp_path / f"{name}.{kind}" for kind in ("csv", "md", "tex")}
     frame = build_table(table, results, "r2plus1d", "100k", "x", outputs)
     ours = frame[["Ours (W/o Pretraining)", "Ours (With Pretraining)"]].astype(float).values.tolist()
@@ -220,3 +220,25 @@ def test_robustness_tables_put_each_run_in_its_cell(tmp_path, name):
                                       ("ucf101_contiguous", "scratch"), ("ucf101_contiguous", "ssl_100k")]
         assert ours == [[1.0, 2.0], [3.0, 4.0]] and frame["Ours: test videos decoded (%)"].tolist() == ["51.0", "53.0"]
         assert frame["Paper (W/o Pretraining)"].tolist() == [35.16, 42.69] and frame["Paper (With Pretraining)"].tolist() == [45.28, 56.46]
+
+
+def test_repeats_give_mean_and_std_in_the_printed_table_and_every_repeat_in_the_csv(tmp_path):
+    from noisyactions.training.result_tables import collect_runs, result_path
+
+    paths = []
+    for seed, (scratch, ssl) in zip((4, 5, 6), ((0.10, 0.30), (0.20, 0.40), (0.30, 0.62))):
+        for dataset in ("ucf101", "hmdb51"):
+            for init, value in (("scratch", scratch), ("ssl_100k", ssl)):
+                path = tmp_path / result_path("r2plus1d", seed, dataset, init)
+                path.parent.mkdir(parents=True)
+                path.write_text(json.dumps({"val_top1": value}))
+                paths.append(path)
+    runs = collect_runs(list(reversed(paths)))
+    assert runs[("hmdb51", "ssl_100k")] == {seed: tmp_path / result_path("r2plus1d", seed, "hmdb51", "ssl_100k") for seed in (4, 5, 6)}
+    outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex")}
+    frame = build_table(TABLES["table5"], runs, "r2plus1d", "100k", "x", outputs)
+    assert frame["Ours (UCF101)"].tolist() == ["20.00 ± 10.00 (n=3)", "44.00 ± 16.37 (n=3)"]
+    csv = pd.read_csv(outputs["csv"], keep_default_na=False)
+    assert csv["Ours (HMDB51)"].tolist() == [20.0, 44.0] and csv["Ours (HMDB51) n"].tolist() == [3, 3]
+    assert csv["Ours (UCF101) per repeat"].tolist() == ["10.00;20.00;30.00", "30.00;40.00;62.00"]
+    assert "± 16.37 (n=3)" in outputs["md"].read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -48,13 +49,29 @@ def test_slurm_profile_at_paper_scale_gives_tables_4_and_5_gpu_jobs(tmp_path):
                     workdir=tmp_path).stdout
     jobs = {block.split("output: ")[1].split()[0].rstrip(","): block for block in out.split("\n\n") if "rule " in block and "output: " in block}
     training = {path: block for path, block in jobs.items() if path.startswith("results/r")}
-    expected = {f"results/r3d/pretrain/{init}/best.pt" for init in ("ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
-    expected |= {"results/r2plus1d/pretrain/ssl_100k/best.pt"}
-    expected |= {f"results/r3d/finetune/ucf101/{init}/result.json" for init in ("scratch", "ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
-    expected |= {f"results/r2plus1d/finetune/{dataset}/{init}/result.json" for dataset in ("ucf101", "hmdb51") for init in ("scratch", "ssl_100k")}
+    expected = {f"results/r3d/seed0/pretrain/{init}/best.pt" for init in ("ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
+    expected |= {"results/r2plus1d/seed0/pretrain/ssl_100k/best.pt"}
+    expected |= {f"results/r3d/seed0/finetune/ucf101/{init}/result.json" for init in ("scratch", "ssl_ucf101", "ssl_curated", "ssl_25k",
+                                                                                      "ssl_25k_then_balanced_focal")}
+    expected |= {f"results/r2plus1d/seed0/finetune/{dataset}/{init}/result.json" for dataset in ("ucf101", "hmdb51") for init in ("scratch", "ssl_100k")}
     assert set(training) == expected
     for path, block in training.items():
         assert "gpu=1" in block and "runtime=1440" in block and "mem_mb=64000" in block, path
+
+
+def test_repeats_run_every_cell_with_its_own_seed(tmp_path):
+    """training.repeats = 3: each pretraining and fine-tuning of Table 5 three times, seeds 7, 8, 9, each
+    fine-tuning from the pretraining of its own seed (repeats are paired across cells)."""
+    overrides = tmp_path / "repeats.yaml"
+    overrides.write_text("training:\n  repeats: 3\n  seed: 7\n")
+    out = snakemake("table5", "-n", "--configfile", str(REPO / "config" / "config.yaml"), str(overrides), workdir=tmp_path).stdout
+    jobs = re.findall(r"rule (finetune|pretrain_ssl):\n    input: (.*)\n    output: ([^,\n]*)", out)
+    assert {output for _, _, output in jobs} == {f"results/r2plus1d/seed{seed}/{run}" for seed in (7, 8, 9) for run in (
+        "pretrain/ssl_100k/best.pt", *(f"finetune/{d}/{i}/result.json" for d in ("ucf101", "hmdb51") for i in ("scratch", "ssl_100k")))}
+    for _, inputs, output in jobs:
+        if "finetune/ucf101/ssl_100k" in output:
+            seed = output.split("/")[2]
+            assert f"results/r2plus1d/{seed}/pretrain/ssl_100k/best.pt" in inputs, (output, inputs)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from noisyactions.repeats import format_cell, per_repeat_text, summarise
 from noisyactions.tables import write_paper_table
 from noisyactions.training.model_names import MODEL_NAMES
 
@@ -119,21 +120,37 @@ def table_spec(name: str, label_noise: dict | None = None) -> ResultTable:
                        "on the {split} split (top-1 video accuracy, %).", ("Label Noise Percentage",), (WITHOUT, WITH), rows)
 
 
-def result_path(model: str, dataset: str, init: str) -> str:
+def result_path(model: str, seed: int, dataset: str, init: str) -> str:
     """Where a fine-tuning run writes its result (the workflow's rule and every reader use this)."""
-    return f"results/{model}/finetune/{dataset}/{init}/result.json"
+    return f"results/{model}/seed{seed}/finetune/{dataset}/{init}/result.json"
 
 
-def table_cells(name: str, table: ResultTable, model: str, split: str, seed: int) -> dict[tuple[str, tuple[str, ...], str], dict[int, float]]:
+def run_of(path: str | Path) -> tuple[tuple[str, str], int]:
+    """((downstream set, pretraining name), seed) of a result_path."""
+    parts = Path(path).parts
+    return (parts[-3], parts[-2]), int(parts[-5].removeprefix("seed"))
+
+
+def collect_runs(paths: list) -> dict[tuple[str, str], dict[int, Path]]:
+    """Result files (result_path) grouped by run, each with its repeats by seed."""
+    runs: dict[tuple[str, str], dict[int, Path]] = {}
+    for path in paths:
+        run, seed = run_of(path)
+        runs.setdefault(run, {})[seed] = Path(path)
+    return runs
+
+
+def table_cells(name: str, table: ResultTable, model: str, split: str, seeds: list[int]) -> dict[tuple[str, tuple[str, ...], str], dict[int, float]]:
     """Every cell of a table as (table, row labels, column) -> {seed: our top-1 %}, read from the result
-    files of its runs: what the claims are checked on (noisyactions.claims)."""
+    files of its runs that exist: what the claims are checked on (noisyactions.claims)."""
     cells = {}
     for row in table.rows:
         labels = tuple(label.format(split=split) for label in row.labels)
         for column in table.columns:
-            path = Path(result_path(model, *table.cell(row, column, split)))
-            if path.exists():
-                cells[(name, labels, column.name)] = {seed: top1_percent(path)}
+            paths = {seed: Path(result_path(model, seed, *table.cell(row, column, split))) for seed in seeds}
+            runs = {seed: top1_percent(path) for seed, path in paths.items() if path.exists()}
+            if runs:
+                cells[(name, labels, column.name)] = runs
     return cells
 
 
@@ -156,21 +173,33 @@ def decoded_percent(result: Path) -> float:
     return _result_value(result, "test_decodable_fraction") * 100
 
 
-def build_table(table: ResultTable, results: dict[tuple[str, str], Path], model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
-    """`results`: (downstream set, pretraining name) -> result.json of every run in table.runs(split)."""
-    missing = [run for run in table.runs(split) if run not in results]
+Runs = dict[tuple[str, str], dict[int, Path]]  # (downstream set, pretraining name) -> {seed: result.json}
+
+
+def build_table(table: ResultTable, results: Runs, model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
+    """`results`: every run of table.runs(split), each with its repeats. The Markdown and LaTeX give each
+    cell as mean ± std (n); the CSV gives the mean, std, n and every repeat's number (seed order)."""
+    missing = [run for run in table.runs(split) if not results.get(run)]
     if missing:
         raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
-    rows = []
+    shown, full = [], []
     for row in table.rows:
-        line = {column: label.format(split=split) for column, label in zip(table.label_columns, row.labels)}
-        for column, paper in zip(table.columns, row.paper):
-            line[f"Paper ({column.name})"] = "" if paper is None or math.isnan(paper) else paper
+        labels = {column: label.format(split=split) for column, label in zip(table.label_columns, row.labels)}
+        paper = {f"Paper ({column.name})": "" if value is None or math.isnan(value) else value for column, value in zip(table.columns, row.paper)}
+        line, record = {**labels, **paper}, {**labels, **paper}
         for column in table.columns:
-            line[f"Ours ({column.name})"] = f"{top1_percent(results[table.cell(row, column, split)]):.2f}"
+            runs = results[table.cell(row, column, split)]
+            summary = summarise([top1_percent(runs[seed]) for seed in sorted(runs)])
+            line[f"Ours ({column.name})"] = format_cell(summary)
+            record.update({f"Ours ({column.name})": f"{summary.mean:.2f}", f"Ours ({column.name}) std": f"{summary.std:.2f}",
+                           f"Ours ({column.name}) n": summary.n, f"Ours ({column.name}) per repeat": per_repeat_text(summary.values)})
         if table.decodable:  # every column of a row tests the same files
-            line["Ours: test videos decoded (%)"] = f"{decoded_percent(results[table.cell(row, table.columns[0], split)]):.1f}"
-        rows.append(line)
-    frame = pd.DataFrame(rows)
-    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], table.title.format(split=split, model=MODEL_NAMES[model]), scale)
+            runs = results[table.cell(row, table.columns[0], split)]
+            decoded = f"{summarise([decoded_percent(runs[seed]) for seed in sorted(runs)]).mean:.1f}"
+            line["Ours: test videos decoded (%)"] = record["Ours: test videos decoded (%)"] = decoded
+        shown.append(line)
+        full.append(record)
+    frame = pd.DataFrame(shown)
+    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], table.title.format(split=split, model=MODEL_NAMES[model]), scale,
+                      csv_frame=pd.DataFrame(full))
     return frame

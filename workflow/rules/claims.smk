@@ -13,7 +13,7 @@ rule claims:
     params:
         tables=config["training"]["tables"],
         label_noise=config["robustness"]["label_noise"],
-        seed=config["training"]["seed"],
+        seeds=SEEDS,
         scale=config["label"],
     conda:
         "../../envs/plots.yaml"

@@ -39,7 +39,7 @@ def get_final_output():
     outputs += [f"{CRAWL}/metadata.parquet", f"{CRAWL}/report.md", f"{DOWNLOAD}/videos.parquet", f"{DOWNLOAD}/report.md"]
     outputs += dataset_outputs()
     outputs += [f"{CACHE}/{name}/index.parquet" for name in DATASETS_CACHED]
-    outputs += [path for name in result_tables.RESULT_TABLES for path in table_files(name).values()]
+    outputs += [path for name in result_tables.RESULT_TABLES for path in [*table_files(name).values(), *figure_files(f"{name}_runs").values()]]
     outputs += [*robustness_reports(), *claims_files().values()]
     return outputs
 
@@ -187,7 +187,7 @@ def cache_inputs(wildcards):
 
 
 # -- training ----------------------------------------------------------------------------------------
-# Every run lives under results/<model>/: pretrain/<init>/ and finetune/<dataset>/<init>/, an init named as
+# Every run lives under results/<model>/seed<seed>/: pretrain/<init>/ and finetune/<dataset>/<init>/, an init named as
 # noisyactions.training.inits names it (scratch, 25k_bce, ssl_ucf101, ssl_25k_then_balanced_focal, ...).
 MODELS = ("r3d", "r2plus1d")
 NOISY_SETS = {result_tables.noisy_set(rate): rate for rate in config["robustness"]["label_noise"]["rates"]}
@@ -196,6 +196,7 @@ SUPERVISED = [init.name for init in supervised_inits(SPLIT_NAMES)]
 
 
 wildcard_constraints:
+    table="|".join(result_tables.RESULT_TABLES),
     model="|".join(MODELS),
     finetuned="|".join(FINETUNE_SETS),
     supervised="|".join(SUPERVISED),
@@ -203,8 +204,15 @@ wildcard_constraints:
     init="|".join(init.name for init in every_init(SPLIT_NAMES)),
 
 
-def pretrained_weights(model, init):
-    return f"results/{model}/pretrain/{init}/best.pt"
+SEEDS = [config["training"]["seed"] + repeat for repeat in range(config["training"]["repeats"])]
+
+
+wildcard_constraints:
+    seed=r"\d+",
+
+
+def pretrained_weights(model, seed, init):
+    return f"results/{model}/seed{seed}/pretrain/{init}/best.pt"
 
 
 def supervised_inputs(wildcards):
@@ -212,7 +220,7 @@ def supervised_inputs(wildcards):
     init = parse_init(wildcards.supervised, SPLIT_NAMES)
     return {"table": f"{DATASET}/noisyactions.parquet", "split": label_list_files("results/splits", init.split),
             "cache": f"{CACHE}/noisyactions/index.parquet",
-            "initial": [pretrained_weights(wildcards.model, f"ssl_{init.ssl_source}")] if init.ssl_source else []}
+            "initial": [pretrained_weights(wildcards.model, wildcards.seed, f"ssl_{init.ssl_source}")] if init.ssl_source else []}
 
 
 def ssl_inputs(wildcards):
@@ -229,7 +237,7 @@ def finetune_inputs(wildcards):
     noisy = wildcards.finetuned in NOISY_SETS
     cached = "ucf101" if noisy else wildcards.finetuned
     return {"cache": f"{CACHE}/{cached}/index.parquet", "classes": f"{CACHE}/{cached}/classes.txt",
-            "pretrained": [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.init)],
+            "pretrained": [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.seed, wildcards.init)],
             "train_labels": [noisy_lists(wildcards.finetuned)[k] for k in ("trainlist", "class_index")] if noisy else []}
 
 
@@ -237,7 +245,7 @@ def table_results(name):
     """The fine-tuning results a table is made of, for its model and split in training.tables."""
     model, split = (config["training"]["tables"][name][key] for key in ("model", "split"))
     table = result_tables.table_spec(name, config["robustness"]["label_noise"])
-    return [result_tables.result_path(model, dataset, init) for dataset, init in table.runs(split)]
+    return [result_tables.result_path(model, seed, dataset, init) for dataset, init in table.runs(split) for seed in SEEDS]
 
 
 # training's sections that belong to one kind of job; the rest of training is shared by all

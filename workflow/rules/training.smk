@@ -8,10 +8,10 @@ rule pretrain_supervised:
     input:
         unpack(supervised_inputs),
     output:
-        best="results/{model}/pretrain/{supervised}/best.pt",
-        metrics="results/{model}/pretrain/{supervised}/metrics.csv",
+        best="results/{model}/seed{seed}/pretrain/{supervised}/best.pt",
+        metrics="results/{model}/seed{seed}/pretrain/{supervised}/metrics.csv",
     log:
-        "logs/{model}/pretrain/{supervised}.log",
+        "logs/{model}/seed{seed}/pretrain/{supervised}.log",
     params:
         loss=lambda wildcards: parse_init(wildcards.supervised, SPLIT_NAMES).loss,
         video=config["video"],
@@ -28,10 +28,10 @@ rule pretrain_ssl:
     input:
         unpack(ssl_inputs),
     output:
-        best="results/{model}/pretrain/ssl_{source}/best.pt",
-        metrics="results/{model}/pretrain/ssl_{source}/metrics.csv",
+        best="results/{model}/seed{seed}/pretrain/ssl_{source}/best.pt",
+        metrics="results/{model}/seed{seed}/pretrain/ssl_{source}/metrics.csv",
     log:
-        "logs/{model}/pretrain/ssl_{source}.log",
+        "logs/{model}/seed{seed}/pretrain/ssl_{source}.log",
     params:
         video=config["video"],
         training=training_params("ssl"),
@@ -47,10 +47,10 @@ rule finetune:
     input:
         unpack(finetune_inputs),
     output:
-        result="results/{model}/finetune/{finetuned}/{init}/result.json",
-        metrics="results/{model}/finetune/{finetuned}/{init}/metrics.csv",
+        result="results/{model}/seed{seed}/finetune/{finetuned}/{init}/result.json",
+        metrics="results/{model}/seed{seed}/finetune/{finetuned}/{init}/metrics.csv",
     log:
-        "logs/{model}/finetune/{finetuned}_{init}.log",
+        "logs/{model}/seed{seed}/finetune/{finetuned}_{init}.log",
     params:
         video=config["video"],
         training=training_params("finetune"),
@@ -126,3 +126,20 @@ use rule table3 as table7 with:
     params:
         setup=config["training"]["tables"]["table7"],
         scale=config["label"],
+
+
+rule table_figure:
+    input:
+        results=lambda wildcards: table_results(wildcards.table),
+    output:
+        **figure_files("{table}_runs"),
+    log:
+        "logs/figures/{table}_runs.log",
+    params:
+        setup=lambda wildcards: config["training"]["tables"][wildcards.table],
+        label_noise=config["robustness"]["label_noise"],
+        scale=config["label"],
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../../scripts/result_figure.py"
