@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import platform
 import sys
 import tempfile
@@ -32,18 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from noisyactions.robustness.corruption import corrupt_tree, flip_contiguous, flip_random_bits  # noqa: E402
+from machine import machine_line  # noqa: E402 (benchmarks/ is on sys.path when a benchmark runs)
 
 RANDOM_P, CONTIGUOUS_FRACTION = 1e-4, 0.75
 
 
-def machine_line() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
-    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return (
-        f"machine: {platform.machine()}, {models[0] if models else platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores{load}; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}; one process, one core"
-    )
+SOFTWARE = f"Python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}; one process, one core"  # what this benchmark's figures depend on, for the machine line
 
 
 def best_rate(flip, megabytes: float, repeats: int) -> float:
@@ -84,7 +77,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(machine_line())
+    print(machine_line(SOFTWARE))
 
     buffer = np.random.default_rng(0).integers(0, 256, args.buffer_mb << 20, dtype=np.uint8)
     rng = np.random.default_rng(1)

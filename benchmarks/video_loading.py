@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import platform
 import statistics
 import sys
@@ -53,6 +52,7 @@ from noisyactions.video.reader import ClipFailure, ClipReader, read_clip  # noqa
 from noisyactions.video.transforms import TrainTransform  # noqa: E402
 from noisyactions.world.concepts import build_concepts  # noqa: E402
 from noisyactions.world.render import render_frames, sample_appearance  # noqa: E402
+from machine import machine_line  # noqa: E402 (benchmarks/ is on sys.path when a benchmark runs)
 
 MIN_SIZE = (320, 240)
 NAIVE = "(a) naive: decode the whole file"
@@ -145,14 +145,7 @@ def loaders(sources: list[Path], folder: Path, video: dict) -> tuple[dict, dict,
     return paths, makers, sizes
 
 
-def machine_line() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
-    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-    return (
-        f"machine: {platform.machine()}, {models[0] if models else platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores{load}; "
-        f"Python {platform.python_version()}, torch {torch.__version__}, 1 torch thread"
-    )
+SOFTWARE = f"Python {platform.python_version()}, torch {torch.__version__}, 1 torch thread"  # what this benchmark's figures depend on, for the machine line
 
 
 def main() -> None:
@@ -169,7 +162,7 @@ def main() -> None:
     config = load_config(args.config)
     video = config["video"]
     transform = TrainTransform(video["short_side"], video["crop"])
-    print(machine_line())
+    print(machine_line(SOFTWARE))
     with tempfile.TemporaryDirectory() as tmp:
         sources = render_sources(Path(tmp), args.videos, args.size, args.frames, config["world"])
         frames = [scan_video(p).decoded for p in sources]
@@ -198,7 +191,7 @@ def main() -> None:
     met = lambda ok: "met" if ok else "MISSED"  # noqa: E731
     print(f"targets: frame cache >= 5x naive: {met(cache['ratio'] >= 5)} ({cache['ratio']:.1f}x); >= 300 clips/s/core: {met(cache['median'] >= 300)} ({cache['median']:.0f})")
     if args.json:
-        summary = {"machine": machine_line(), "size": list(args.size), "frames": args.frames, "videos": args.videos, "repeats": args.repeats, "paths": rows}
+        summary = {"machine": machine_line(SOFTWARE), "size": list(args.size), "frames": args.frames, "videos": args.videos, "repeats": args.repeats, "paths": rows}
         atomic_write_text(args.json, json.dumps(summary, indent=1))
 
 
