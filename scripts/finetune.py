@@ -14,5 +14,5 @@ with log_to_file(sm.log[0]):
     train_labels, class_index = sm.input.train_labels if sm.input.train_labels else (None, None)
     arguments = dict(model=sm.wildcards.model, pretrained=sm.input.pretrained[0] if sm.input.pretrained else None, cache_index=sm.input.cache,
                      classes_file=sm.input.classes, video=sm.params.video, training={**sm.params.training, "seed": int(sm.wildcards.seed)}, out_dir=str(out_dir), result=sm.output.result,
-                     train_labels=train_labels, class_index=class_index)
+                     train_labels=train_labels, class_index=class_index, residual_input=sm.params.residual_input)
     launch("finetune", arguments, ["pretrained", "cache_index", "classes_file", "out_dir", "result", "train_labels", "class_index"], out_dir / "job.json")

@@ -105,11 +105,12 @@ def test_a_resumed_pcl_run_ends_with_the_same_metrics_and_memory_bank(tmp_path):
 def test_pretraining_names_round_trip():
     splits = ["25k", "100k"]
     names = [init.name for init in every_init(splits)]
-    assert len(names) == len(set(names)) == 1 + 2 * 2 * 5 + 4
+    assert len(names) == len(set(names)) == 2 + 2 * 2 * 5 + 4  # scratch on frames and on residual clips
     assert all(parse_init(name, splits).name == name for name in names)
     assert parse_init("ssl_25k_then_balanced_focal", splits) == Init("25k", "25k", "balanced_focal")
     assert parse_init("25k_cce_mask", splits) == Init(None, "25k", "cce_mask") and parse_init(SCRATCH, splits) == Init()
     assert parse_init("ssl_curated", splits) == Init("curated")
+    assert parse_init("scratch_residual", splits) == Init(residual_input=True) and not Init(residual_input=True).pretrained
     with pytest.raises(ValueError, match="ssl_kinetics.*expected scratch"):
         parse_init("ssl_kinetics", splits)
 
@@ -136,12 +137,12 @@ def test_table5_puts_each_run_in_its_cell(tmp_path):
 
 def test_table4_rows_follow_the_configured_split_and_a_missing_run_is_named(tmp_path):
     runs = TABLES["table4"].runs("25k")
-    assert runs == [("ucf101", "scratch"), ("ucf101", "ssl_ucf101"), ("ucf101", "ssl_curated"), ("ucf101", "ssl_25k"),
-                    ("ucf101", "ssl_25k_then_balanced_focal")]
+    assert runs == [("ucf101", "scratch"), ("ucf101", "scratch_residual"), ("ucf101", "ssl_ucf101"), ("ucf101", "ssl_curated"),
+                    ("ucf101", "ssl_25k"), ("ucf101", "ssl_25k_then_balanced_focal")]
     results = _results(tmp_path, "table4", "25k", {run: 0.5 for run in runs})
     outputs = {kind: tmp_path / f"table4.{kind}" for kind in ("csv", "md", "tex")}
     frame = build_table(TABLES["table4"], results, "r3d", "25k", "x", outputs)
-    assert list(frame["Pretraining strategy"]) == ["None", "SSL-UCF", "SSL-Kinetics", "SSL-25k", "SSL-25k + MLP-BF"]
+    assert list(frame["Pretraining strategy"]) == ["None", "None on residual clips", "SSL-UCF", "SSL-Kinetics", "SSL-25k", "SSL-25k + MLP-BF"]
     del results[("ucf101", "ssl_curated")]
     with pytest.raises(ValueError, match="no result for ucf101/ssl_curated"):
         build_table(TABLES["table4"], results, "r3d", "25k", "x", outputs)

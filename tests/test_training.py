@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from noisyactions.training import run
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.run import finetune
-from noisyactions.training.trainer import CheckpointError, batch_per_process, fit, load_backbone
+from noisyactions.training.trainer import CheckpointError, batch_per_process, evaluate, fit, load_backbone
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import ucf_style_index
 
@@ -189,3 +189,41 @@ def test_the_test_denominator_is_the_whole_test_list(tiny_world, tmp_path, monke
     assert (result["test_videos"], result["test_unreadable"], result["test_unusable_in_cache"]) == (6, unreadable, unreadable - 1)
     assert result["test_decodable_fraction"] == pytest.approx(1 - unreadable / 6) and result["test_partial"] == 1
     assert "training: 1 of 9 videos not usable (1 undecodable)" in caplog.text
+
+
+class _FirstPixelsAsLogits(torch.nn.Module):
+    """A 'model' whose logits are a clip's first pixels, so each prediction is set by its own clip."""
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        return clips.flatten(1)[:, :4] * 10
+
+
+@pytest.mark.parametrize("batch_clips", [1, 2, 5, 64])
+def test_evaluation_batches_clips_across_videos_and_keeps_each_video_its_own(batch_clips):
+    """Windows of several videos go through the model together; each video's prediction must still
+    average exactly its own windows (videos of 1, 3 and 2 windows; a failure between them counts wrong)."""
+
+    def video(target: int, windows: int, decoy: int) -> dict:
+        clips = torch.zeros(windows, 3, 2, 2, 2)
+        clips.view(windows, -1)[:, target] = 1.0
+        clips.view(windows, -1)[0, decoy] = 1.5  # one window leans elsewhere: only the average is right
+        return {"clip": clips, "target": torch.tensor(target)}
+
+    dataset = [video(0, 1, 0), video(2, 3, 1), {"failure": "unreadable"}, video(3, 2, 3), video(1, 3, 0)]
+    result = evaluate(_FirstPixelsAsLogits(), dataset, torch.device("cpu"), batch_clips=batch_clips)
+    assert result == {"top1": 4 / 5, "videos": 5, "failed_videos": 1}
+
+
+def test_the_residual_control_starts_from_scratch_on_frame_differences(tmp_path):
+    """Table 4's control row: a model from scratch that sees what SSL checkpoints see (frame
+    differences); combining it with pretrained weights is refused, since those carry their own input."""
+    model, loaded = run._model("r3d", 5, 0.125, None, seed=0, residual_input=True)
+    assert model.architecture["residual"] is True and loaded == 0
+    clip = torch.rand(1, 3, 4, 16, 16)
+    frames_model, _ = run._model("r3d", 5, 0.125, None, seed=0)
+    assert frames_model.architecture["residual"] is False
+    assert not torch.equal(model.eval()(clip), frames_model.eval()(clip)), "same weights (seed), another input"
+    checkpoint = tmp_path / "best.pt"
+    torch.save({"model": model.state_dict(), "architecture": model.architecture}, checkpoint)
+    with pytest.raises(ValueError, match="residual_input is for models from scratch"):
+        run._model("r3d", 5, 0.125, checkpoint, seed=0, residual_input=True)

@@ -246,3 +246,18 @@ def test_a_status_the_code_does_not_know_is_not_read(tiny_world):
         assert ["failure" not in dataset[item] for item in range(4)] == read
         assert usable_rows(videos, use_partial).tolist() == read
     assert "quarantined: ?" in dataset[3]["failure"].reason
+
+
+def test_training_reads_only_usable_rows_and_stops_with_a_named_error_when_none_is_left(caplog):
+    """Every training job (pretraining, SSL, fine-tuning) takes its videos through one helper: the
+    skipped ones are logged per status, and a split with nothing readable stops naming the job."""
+    from noisyactions.training.usable import usable_training_videos
+
+    videos = pd.DataFrame({"path": ["a", "b", "c"], "status": ["ok", "partial", "undecodable"], "error": ["", "6 of 8", "no frame"]}, index=[4, 7, 9])
+    with caplog.at_level("WARNING", logger="noisyactions.training.usable"):
+        kept = usable_training_videos(videos, False, "cache.parquet: training")
+    assert kept["path"].tolist() == ["a"] and kept.index.tolist() == [0]
+    assert "cache.parquet: training: 2 of 3 videos not usable (1 partial, 1 undecodable)" in caplog.text
+    assert usable_training_videos(videos, True, "x")["path"].tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match="cache.parquet: pretraining: none of the 1 videos is usable"):
+        usable_training_videos(videos.iloc[2:], True, "cache.parquet: pretraining")

@@ -51,7 +51,7 @@ def test_slurm_profile_at_paper_scale_gives_tables_4_and_5_gpu_jobs(tmp_path):
     training = {path: block for path, block in jobs.items() if path.startswith("results/r")}
     expected = {f"results/r3d/seed0/pretrain/{init}/best.pt" for init in ("ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
     expected |= {"results/r2plus1d/seed0/pretrain/ssl_100k/best.pt"}
-    expected |= {f"results/r3d/seed0/finetune/ucf101/{init}/result.json" for init in ("scratch", "ssl_ucf101", "ssl_curated", "ssl_25k",
+    expected |= {f"results/r3d/seed0/finetune/ucf101/{init}/result.json" for init in ("scratch", "scratch_residual", "ssl_ucf101", "ssl_curated", "ssl_25k",
                                                                                       "ssl_25k_then_balanced_focal")}
     expected |= {f"results/r2plus1d/seed0/finetune/{dataset}/{init}/result.json" for dataset in ("ucf101", "hmdb51") for init in ("scratch", "ssl_100k")}
     assert set(training) == expected

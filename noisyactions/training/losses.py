@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.ops import sigmoid_focal_loss
 
 
 def random_single_labels(labels: list[list[int]], rng: np.random.Generator) -> np.ndarray:
@@ -82,7 +81,11 @@ def bce_loss(logits: torch.Tensor, multi_hot: torch.Tensor) -> torch.Tensor:
 
 
 def focal_loss(logits: torch.Tensor, multi_hot: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0) -> torch.Tensor:
-    """Sigmoid focal loss, alpha on positives (torchvision's convention; the authors' code had it reversed)."""
+    """Sigmoid focal loss, alpha on positives (torchvision's convention; the authors' code had it reversed).
+    torchvision is imported here, not at the top: importing it costs every training job about a second
+    (it pulls in torch._dynamo), and only the focal pretraining needs it."""
+    from torchvision.ops import sigmoid_focal_loss
+
     return sigmoid_focal_loss(logits.float(), multi_hot, alpha=alpha, gamma=gamma, reduction="mean")
 
 

@@ -22,7 +22,7 @@ from noisyactions.training.models import VideoResNet18
 from noisyactions.training.pcl import PCLLoss, PCLModel
 from noisyactions.training.pcl_data import PretextTupleDataset
 from noisyactions.training.trainer import checkpoint_architecture, fit, load_backbone, read_checkpoint
-from noisyactions.training.usable import log_skipped, usable_rows
+from noisyactions.training.usable import log_skipped, usable_rows, usable_training_videos
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import noisyactions_index
 
@@ -51,11 +51,7 @@ def _cached(index: pd.DataFrame, cache_index: Path, use_partial: bool) -> pd.Dat
     missing = merged["cached"].isna() & merged["status"].isna()
     if missing.any():
         raise FileNotFoundError(f"{cache_index} has no entry for {merged.loc[missing, 'path'].iloc[0]} ({int(missing.sum())} missing)")
-    usable = usable_rows(merged, use_partial)
-    log_skipped(merged, usable, f"{cache_index}: pretraining")
-    if not usable.any():
-        raise ValueError(f"{cache_index}: none of the {len(merged)} videos of the split is usable for training")
-    return merged[usable].reset_index(drop=True)
+    return usable_training_videos(merged, use_partial, f"{cache_index}: pretraining")
 
 
 class PretrainCriterion:
@@ -96,13 +92,16 @@ class PretrainCriterion:
         return self.balanced.to(logits.device)(logits, multi_hot)
 
 
-def _model(kind: str, classes: int, width: float, initial: Path | None, seed: int) -> tuple[VideoResNet18, int]:
-    """(a classifier, the number of backbone tensors loaded): from scratch, or with `initial`'s backbone
-    (all of it, or an error), taking the input those weights were learnt on (residual clips or frames).
-    The initial weights come from `seed`, so reruns and resumes start alike."""
+def _model(kind: str, classes: int, width: float, initial: Path | None, seed: int, residual_input: bool = False) -> tuple[VideoResNet18, int]:
+    """(a classifier, the number of backbone tensors loaded): from scratch (on frame differences with
+    `residual_input`), or with `initial`'s backbone (all of it, or an error), taking the input those
+    weights were learnt on (residual clips or frames). The initial weights come from `seed`, so reruns
+    and resumes start alike."""
     torch.manual_seed(seed)
     if initial is None:
-        return VideoResNet18(kind, classes, width), 0
+        return VideoResNet18(kind, classes, width, residual=residual_input), 0
+    if residual_input:
+        raise ValueError(f"residual_input is for models from scratch; {initial} brings its own input")
     saved = read_checkpoint(initial)
     model = VideoResNet18(kind, classes, width, residual=checkpoint_architecture(saved)["residual"])
     return model, load_backbone(model, initial, saved)
@@ -128,12 +127,7 @@ def ssl_videos(cache_index: Path, use_partial: bool, table: Path | None = None, 
     if table is not None:
         return _split_videos(table, split_list, class_index, cache_index, use_partial)[0]
     index = pd.read_parquet(cache_index)
-    train = index[index["split"] == "train"].reset_index(drop=True)
-    usable = usable_rows(train, use_partial)
-    log_skipped(train, usable, f"{cache_index}: self-supervised pretraining")
-    if not usable.any():
-        raise ValueError(f"{cache_index}: none of the {len(train)} training videos is usable for self-supervised pretraining")
-    return train[usable].reset_index(drop=True)
+    return usable_training_videos(index[index["split"] == "train"], use_partial, f"{cache_index}: self-supervised pretraining")
 
 
 def pretrain_ssl(model: str, cache_index: Path, video: dict, training: dict, out_dir: Path, table: Path | None = None,
@@ -153,7 +147,7 @@ def pretrain_ssl(model: str, cache_index: Path, video: dict, training: dict, out
 
 
 def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_file: Path, video: dict, training: dict, out_dir: Path, result: Path,
-             train_labels: Path | None = None, class_index: Path | None = None) -> dict:
+             train_labels: Path | None = None, class_index: Path | None = None, residual_input: bool = False) -> dict:
     """Fine-tune (or train from scratch) on a downstream set's usable training videos; best validation
     top-1 over its whole test list (unusable and unreadable videos counted wrong) goes to `result`.
     `train_labels` (with its `class_index`): a training list in UCF101's format whose labels replace the
@@ -164,21 +158,19 @@ def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_fil
     classes = len(classes_file.read_text().splitlines())
     if int(index["target"].max()) >= classes:
         raise ValueError(f"{cache_index}: target {int(index['target'].max())} but {classes_file} has {classes} classes")
-    usable = usable_rows(index, video["cache"]["use_partial"])
-    train, test = index["split"] == "train", index["split"] == "test"
-    if not (train & usable).any() or not test.any():
-        raise ValueError(f"{cache_index}: {int((train & usable).sum())} usable training videos and {int(test.sum())} test videos; "
-                         "fine-tuning needs both")
-    log_skipped(index[train], usable[train], f"{cache_index}: training")
-    unusable_tests = log_skipped(index[test], usable[test], f"{cache_index}: testing (counted as wrong)")
+    test = index[index["split"] == "test"]
+    if test.empty:
+        raise ValueError(f"{cache_index}: no test videos; fine-tuning reports accuracy on the test list")
+    train_videos = usable_training_videos(index[index["split"] == "train"], video["cache"]["use_partial"], f"{cache_index}: training")
+    unusable_tests = log_skipped(test, usable_rows(test, video["cache"]["use_partial"]), f"{cache_index}: testing (counted as wrong)")
     geometry = _input(video, training)
-    train_set = ClipDataset(index[train & usable], classes, geometry, train=True, max_skip=1, seed=training["seed"])
-    val_set = ClipDataset(index[test], classes, geometry, train=False, seed=training["seed"])  # unusable videos come back as failures
-    network, loaded = _model(model, classes, training["width"], pretrained, training["seed"])
+    train_set = ClipDataset(train_videos, classes, geometry, train=True, max_skip=1, seed=training["seed"])
+    val_set = ClipDataset(test, classes, geometry, train=False, seed=training["seed"])  # unusable videos come back as failures
+    network, loaded = _model(model, classes, training["width"], pretrained, training["seed"], residual_input)
     summary = fit(network, lambda logits, target, _: F.cross_entropy(logits.float(), target), train_set, out_dir,
                   {**training, **training["finetune"]}, val_set=val_set)
     summary.update(train_labels=str(train_labels) if train_labels else None, model=model, residual=network.architecture["residual"], pretrained=str(pretrained) if pretrained else None, backbone_tensors_loaded=loaded,
-                   **_test_counts(summary, index[test], unusable_tests))
+                   **_test_counts(summary, test, unusable_tests))
     if int(os.environ.get("RANK", 0)) == 0:
         atomic_write_text(result, json.dumps(summary, indent=2) + "\n")
     return summary

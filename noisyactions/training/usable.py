@@ -34,3 +34,13 @@ def log_skipped(index: pd.DataFrame, is_usable: pd.Series, what: str) -> int:
         log.warning("%s: %d of %d videos not usable (%s); first: %s (%s)",
                     what, len(skipped), len(index), statuses, first["path"], first.get("error", ""))
     return len(skipped)
+
+
+def usable_training_videos(index: pd.DataFrame, use_partial: bool, what: str) -> pd.DataFrame:
+    """The rows of `index` training may read, the skipped ones logged; an error naming `what` (the cache
+    index and the job) when none is left, since a run on nothing would only fail later and less clearly."""
+    is_usable = usable_rows(index, use_partial)
+    log_skipped(index, is_usable, what)
+    if not is_usable.any():
+        raise ValueError(f"{what}: none of the {len(index)} videos is usable for training")
+    return index[is_usable].reset_index(drop=True)

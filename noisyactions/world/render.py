@@ -27,17 +27,18 @@ class Style:
     shake_rate: float
     scale: tuple[float, float]
     sensor_noise: float
+    contrast: float  # brightness levels the object is lit (or shaded) away from its background: tiny models need it
 
 
 STYLES = {
     # Flickr: anything goes.
-    "web": Style((0.3, 0.25, 0.2, 0.25), (0.2, 1.0), (0.2, 1.0), 4, 0.3, (0.24, 0.4), 6.0),
+    "web": Style((0.3, 0.25, 0.2, 0.25), (0.2, 1.0), (0.2, 1.0), 4, 0.3, (0.45, 0.65), 6.0, 120.0),
     # UCF101: textured scenes, muted colours.
-    "ucf101": Style((0.0, 0.2, 0.5, 0.3), (0.35, 0.8), (0.1, 0.5), 3, 0.1, (0.26, 0.42), 3.0),
+    "ucf101": Style((0.0, 0.2, 0.5, 0.3), (0.35, 0.8), (0.1, 0.5), 3, 0.1, (0.45, 0.65), 3.0, 120.0),
     # HMDB51: dark, grainy film.
-    "hmdb51": Style((0.2, 0.2, 0.2, 0.4), (0.15, 0.5), (0.1, 0.6), 2, 0.2, (0.24, 0.4), 10.0),
+    "hmdb51": Style((0.2, 0.2, 0.2, 0.4), (0.15, 0.5), (0.1, 0.6), 2, 0.2, (0.4, 0.6), 10.0, 90.0),
     # The curated (Kinetics-like) set: clean and well framed.
-    "curated": Style((0.5, 0.5, 0.0, 0.0), (0.4, 0.9), (0.3, 0.9), 0, 0.0, (0.3, 0.4), 2.0),
+    "curated": Style((0.5, 0.5, 0.0, 0.0), (0.4, 0.9), (0.3, 0.9), 0, 0.0, (0.4, 0.6), 2.0, 110.0),
 }
 
 
@@ -67,6 +68,12 @@ def _colour(rng: np.random.Generator, style: Style) -> np.ndarray:
     return 255.0 * value * (1.0 - saturation + saturation * hue)
 
 
+def _standing_out(colour: np.ndarray, background: float, contrast: float) -> np.ndarray:
+    """`colour` lit `contrast` levels brighter over a dark background, or shaded as much darker over a
+    bright one, so the object stands out of any scene by a margin the style sets."""
+    return np.clip(colour + (contrast if background < 128 else -contrast), 0, 255)
+
+
 def sample_appearance(rng: np.random.Generator, style_name: str) -> Appearance:
     style = STYLES[style_name]
     background = BACKGROUNDS[rng.choice(len(BACKGROUNDS), p=style.backgrounds)]
@@ -74,9 +81,11 @@ def sample_appearance(rng: np.random.Generator, style_name: str) -> Appearance:
         (rng.uniform(-1.2, 1.2), rng.uniform(-0.9, 0.9), rng.uniform(0.05, 0.15), _colour(rng, style))
         for _ in range(rng.integers(0, style.max_clutter + 1))
     )
+    fg, bg = (_colour(rng, style), _colour(rng, style)), (_colour(rng, style), _colour(rng, style))
+    background_level = float(np.mean(bg))
     return Appearance(
-        fg=(_colour(rng, style), _colour(rng, style)),
-        bg=(_colour(rng, style), _colour(rng, style)),
+        fg=tuple(_standing_out(c, background_level, style.contrast) for c in fg),
+        bg=bg,
         background=background,
         stripe_angle=rng.uniform(0, np.pi),
         stripe_freq=rng.uniform(4, 12),
@@ -100,14 +109,15 @@ def _trajectory(concept: Concept, look: Appearance, u: np.ndarray):
     angle = np.full_like(u, look.phase)
     scale = np.full_like(u, look.scale)
     motion = concept.motion
+    # translations are centred on the frame, so a faster one does not leave it
     if motion == "translate_right":
-        x = -0.6 + x0 / 2 + 1.2 * v * u
+        x = x0 / 2 + 1.2 * v * (u - 0.5)
     elif motion == "translate_left":
-        x = 0.6 + x0 / 2 - 1.2 * v * u
+        x = x0 / 2 - 1.2 * v * (u - 0.5)
     elif motion == "translate_down":
-        y = -0.6 + y0 / 2 + 1.2 * v * u
+        y = y0 / 2 + 0.8 * v * (u - 0.5)
     elif motion == "translate_up":
-        y = 0.6 + y0 / 2 - 1.2 * v * u
+        y = y0 / 2 - 0.8 * v * (u - 0.5)
     elif motion == "rotate_cw":
         angle = look.phase + 2.0 * np.pi * 0.6 * v * u
     elif motion == "rotate_ccw":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from noisyactions.config import validate
 from noisyactions.label_lists import label_list_paths
-from noisyactions.training.inits import SCRATCH, every_init, parse_init, ssl_sources, supervised_inits
+from noisyactions.training.inits import every_init, parse_init, ssl_sources, supervised_inits
 from noisyactions.training import result_tables
 from noisyactions.world.concepts import CONVENTIONS
 from noisyactions.world.layout import WorldLayout
@@ -237,7 +237,7 @@ def finetune_inputs(wildcards):
     noisy = wildcards.finetuned in NOISY_SETS
     cached = "ucf101" if noisy else wildcards.finetuned
     return {"cache": f"{CACHE}/{cached}/index.parquet", "classes": f"{CACHE}/{cached}/classes.txt",
-            "pretrained": [] if wildcards.init == SCRATCH else [pretrained_weights(wildcards.model, wildcards.seed, wildcards.init)],
+            "pretrained": [pretrained_weights(wildcards.model, wildcards.seed, wildcards.init)] if parse_init(wildcards.init, SPLIT_NAMES).pretrained else [],
             "train_labels": [noisy_lists(wildcards.finetuned)[k] for k in ("trainlist", "class_index")] if noisy else []}
 
 

@@ -54,6 +54,7 @@ rule finetune:
     params:
         video=config["video"],
         training=training_params("finetune"),
+        residual_input=lambda wildcards: parse_init(wildcards.init, SPLIT_NAMES).residual_input,
     resources:
         **GPU_RESOURCES,
     conda:
