@@ -10,7 +10,7 @@ from noisyactions.config import ConfigError, load_config, validate
 from conftest import REPO
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "claims.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "claims.yaml", "noise_free_web.yaml"])
 def test_shipped_configs_validate(name):
     config = load_config(REPO / "config" / "config.yaml", overrides=yaml.safe_load((REPO / "config" / name).read_text()))
     assert config["label"]

@@ -32,3 +32,14 @@ def test_the_check_sees_a_reference():
     assert DEVELOPMENT_FOLDER.search("facts in ../shared/reference/flickr.md")
     assert DEVELOPMENT_FOLDER.search("see shared/data/class_vocab")
     assert not DEVELOPMENT_FOLDER.search("a rate limit shared by every process, through a file on a shared filesystem")
+
+
+def test_documented_commands_put_targets_before_configfile():
+    """Snakemake's --configfile takes several files: `--configfile config/paper.yaml all` reads `all` as
+    a config file and stops. Every command we document names its targets first (or after `--`)."""
+    import re
+
+    documents = [REPO / "README.md", *sorted((REPO / "config").glob("*.yaml")), *sorted((REPO / "slurm").glob("*.yaml"))]
+    pattern = re.compile(r"--configfile(?:[ \t]+\S+\.ya?ml)+[ \t]+(?!--|#)([A-Za-z_]\w*)\b(?!\.ya?ml)")
+    wrong = [f"{path.name}: {match.group(0)}" for path in documents for match in pattern.finditer(path.read_text())]
+    assert not wrong, wrong
