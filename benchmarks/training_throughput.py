@@ -3,8 +3,8 @@ pretraining step (a tuple of 3 clips through the backbone, pretext CE + memory-b
 clips as the paper's recipe; reported as clips/s = tuples x 3 / s and as tuples/s), for R3D-18 and
 R(2+1)D-18. On a GPU when one is here: the paper's scale, 16x112x112, width 1, supervised at batch 64
 with and without mixed precision, PCL with mixed precision at batch 16 and 64 tuples, K = 1024
-negatives, a memory bank of 100,000 videos. Otherwise it says so and measures the embedded default's
-CPU scale: width 1/8, 16x32x32, batch 16 clips / 16 tuples, K = 1024, a bank of 100 videos (the
+negatives, a memory bank of 100,000 videos. Otherwise it says so and measures a small CPU scale (the
+embedded default's until 2026-11-30; it now trains 8x24x24 clips): width 1/8, 16x32x32, batch 16 clips / 16 tuples, K = 1024, a bank of 100 videos (the
 embedded 25K split). Inputs are random tensors, memory-bank indices random in range(videos): the
 model's cost alone (benchmarks/video_loading.py measures what feeds it).
 

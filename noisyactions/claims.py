@@ -378,7 +378,7 @@ def _markdown_row(record: dict) -> str:
 def claims_markdown(records: list[dict], scale: str) -> str:
     """The scale is named first so a verdict on the embedded world is never read as one on the paper's data."""
     counts = ", ".join(f"{count} {verdict}" for verdict, count in verdict_counts(records).items())
-    header = f"**The paper's Sec. 6 claims checked against our repeats. Ours: {scale}.** {len(records)} claims: {counts}."
+    header = f"**The paper's Sec. 6 claims (and our controls, marked) checked against our repeats. Ours: {scale}.** {len(records)} claims: {counts}."
     columns = ["Claim", "Table", "Statement", "a vs b (mean top-1 %)", "a - b [95% CI]", "n", "Verdict", "Note"]
     lines = [header, "", "| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     return "\n".join(lines + [_markdown_row(record) for record in records]) + "\n"

@@ -192,9 +192,15 @@ def test_the_test_denominator_is_the_whole_test_list(tiny_world, tmp_path, monke
 
 
 class _FirstPixelsAsLogits(torch.nn.Module):
-    """A 'model' whose logits are a clip's first pixels, so each prediction is set by its own clip."""
+    """A 'model' whose logits are a clip's first pixels, so each prediction is set by its own clip; it
+    records the size of every batch it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches: list[int] = []
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        self.batches.append(len(clips))
         return clips.flatten(1)[:, :4] * 10
 
 
@@ -210,8 +216,11 @@ def test_evaluation_batches_clips_across_videos_and_keeps_each_video_its_own(bat
         return {"clip": clips, "target": torch.tensor(target)}
 
     dataset = [video(0, 1, 0), video(2, 3, 1), {"failure": "unreadable"}, video(3, 2, 3), video(1, 3, 0)]
-    result = evaluate(_FirstPixelsAsLogits(), dataset, torch.device("cpu"), batch_clips=batch_clips)
+    model = _FirstPixelsAsLogits()
+    result = evaluate(model, dataset, torch.device("cpu"), batch_clips=batch_clips)
     assert result == {"top1": 4 / 5, "videos": 5, "failed_videos": 1}
+    # whole videos are added until a batch holds at least batch_clips clips (windows: 1, 3, 2, 3)
+    assert model.batches == {1: [1, 3, 2, 3], 2: [4, 2, 3], 5: [6, 3], 64: [9]}[batch_clips]
 
 
 def test_the_residual_control_starts_from_scratch_on_frame_differences(tmp_path):

@@ -14,7 +14,7 @@ from noisyactions.world.concepts import CONVENTIONS, MAX_CONCEPTS, build_concept
 from noisyactions.world.render import STYLES, sample_appearance
 from noisyactions.flickr.catalog import words
 
-from conftest import build_world
+from conftest import REPO, build_world
 
 
 def _digest(path) -> str:
@@ -112,3 +112,21 @@ def test_the_moving_object_stands_out_of_its_background(style):
         gaps += [abs(float(np.mean(colour)) - float(np.mean(look.bg))) for colour in look.fg]
     assert np.median(gaps) >= 0.75 * STYLES[style].contrast
     assert np.mean(np.array(gaps) >= 20) >= 0.9
+
+
+def test_the_default_web_corpus_shows_every_downstream_class_often():
+    """Pretraining on the web corpus can only transfer what it shows: in the default world every class
+    of the UCF101 and HMDB51 stand-ins is the true content of at least 20 web videos (and its motion of
+    many more), so the downstream sets share the web corpus's motion primitives and shapes."""
+    from noisyactions.config import load_config
+    from noisyactions.world.downstream import _pick_classes
+    from noisyactions.world.web import generate_web_corpus
+
+    world = load_config(REPO / "config" / "config.yaml")["world"]
+    concepts = build_concepts(world["concepts"])
+    shown = Counter(generate_web_corpus(concepts, world["web"], world["seed"]).column("content_concept").to_pylist())
+    for convention in ("ucf101", "hmdb51"):
+        classes = _pick_classes(concepts, convention, world[convention]["classes"], world["seed"])
+        assert min(shown[c.index] for c in classes) >= 20, {c.name_in(convention): shown[c.index] for c in classes}
+        motions = Counter(concepts[index].motion for index, count in shown.items() for _ in range(count))
+        assert all(motions[c.motion] >= 50 for c in classes)

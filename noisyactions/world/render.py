@@ -70,7 +70,8 @@ def _colour(rng: np.random.Generator, style: Style) -> np.ndarray:
 
 def _standing_out(colour: np.ndarray, background: float, contrast: float) -> np.ndarray:
     """`colour` lit `contrast` levels brighter over a dark background, or shaded as much darker over a
-    bright one, so the object stands out of any scene by a margin the style sets."""
+    bright one (judged by the mean of its two colours), so the object stands out of the scene on
+    average; against one stripe or patch of a textured scene it can still blend in, as on Flickr."""
     return np.clip(colour + (contrast if background < 128 else -contrast), 0, 255)
 
 
