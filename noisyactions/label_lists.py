@@ -21,15 +21,21 @@ def label_list_paths(folder: Path | str, name: str) -> tuple[Path, Path]:
     return Path(folder) / f"trainlist{name}.txt", Path(folder) / f"classInd{name}.txt"
 
 
-def read_class_index(path: Path) -> dict[str, str]:
-    names = {}
+def class_index_lines(path: Path) -> list[tuple[int, str, str]]:
+    """(line number, index, name) of every non-empty `<index> <label name>` line of a classInd file, the
+    format the authors' lists and UCF101's ucfTrainTestlist share; a malformed line names file and line."""
+    entries = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             index, _, name = line.strip().partition(" ")
             if not index.isdigit() or not name:
                 raise LabelListError(f"{path}:{number}: expected '<index> <label name>', got {line!r}")
-            names[index] = name
-    return names
+            entries.append((number, index, name))
+    return entries
+
+
+def read_class_index(path: Path) -> dict[str, str]:
+    return {index: name for _, index, name in class_index_lines(path)}
 
 
 def _entries(list_path: Path) -> list[tuple[int, str, list[str]]]:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from noisyactions.atomic import atomic_write_bytes, atomic_write_text
+from noisyactions.label_lists import class_index_lines
 
 if TYPE_CHECKING:  # plotting is imported where a report is drawn: training jobs read lists here and have no matplotlib
     import matplotlib.pyplot as plt
@@ -106,11 +107,10 @@ def _non_empty_lines(path: Path) -> list[tuple[int, str]]:
 def read_ucf_class_index(class_index: Path) -> list[str]:
     """Class names of classInd.txt (`<id> <Class>`); ids must run 1, 2, ... in order, because a list's id
     becomes a position in this list."""
+    if not Path(class_index).is_file():
+        raise LabelNoiseError(f"{class_index} does not exist")
     names = []
-    for number, line in _non_empty_lines(class_index):
-        index, _, name = line.partition(" ")
-        if not index.isdigit() or not name.strip():
-            raise LabelNoiseError(f"{class_index}:{number}: expected '<id> <Class>', got {line!r}")
+    for number, index, name in class_index_lines(class_index):
         if int(index) != len(names) + 1:
             raise LabelNoiseError(f"{class_index}:{number}: class id {index} should be {len(names) + 1} (ids run 1, 2, ... in order)")
         names.append(name.strip())

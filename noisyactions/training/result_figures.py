@@ -18,7 +18,7 @@ import pandas as pd
 
 from noisyactions.claims import mean_ci95
 from noisyactions.training.model_names import MODEL_NAMES
-from noisyactions.training.result_tables import ResultTable, Row, Runs, top1_percent
+from noisyactions.training.result_tables import ResultTable, Row, Runs, check_runs, top1_percent
 
 if TYPE_CHECKING:  # plotting is imported where a figure is drawn: training jobs import this package and have no matplotlib
     import matplotlib.pyplot as plt
@@ -39,16 +39,10 @@ def _paper_value(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _check_runs(table: ResultTable, results: Runs, split: str) -> None:
-    missing = [run for run in table.runs(split) if not results.get(run)]
-    if missing:
-        raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
-
-
 def plotted_repeats(table: ResultTable, results: Runs, split: str) -> pd.DataFrame:
     """One line per repeat, in the table's row and column order and seed order, with the paper's number
     of its cell: what the figure draws, and what a test can compare with the result files."""
-    _check_runs(table, results, split)
+    check_runs(table, results, split)
     lines = []
     for row in table.rows:
         for column, paper in zip(table.columns, row.paper):

@@ -133,7 +133,10 @@ def run_of(path: str | Path) -> tuple[tuple[str, str], int]:
     return (parts[-3], parts[-2]), int(parts[-5].removeprefix("seed"))
 
 
-def collect_runs(paths: list) -> dict[tuple[str, str], dict[int, Path]]:
+Runs = dict[tuple[str, str], dict[int, Path]]  # (downstream set, pretraining name) -> {seed: result.json}
+
+
+def collect_runs(paths: list) -> Runs:
     """Result files (result_path) grouped by run, each with its repeats by seed."""
     runs: dict[tuple[str, str], dict[int, Path]] = {}
     for path in paths:
@@ -175,15 +178,17 @@ def decoded_percent(result: Path) -> float:
     return _result_value(result, "test_decodable_fraction") * 100
 
 
-Runs = dict[tuple[str, str], dict[int, Path]]  # (downstream set, pretraining name) -> {seed: result.json}
+def check_runs(table: ResultTable, results: Runs, split: str) -> None:
+    """Every run the table needs has at least one repeat; else an error naming the ones missing."""
+    missing = [run for run in table.runs(split) if not results.get(run)]
+    if missing:
+        raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
 
 
 def build_table(table: ResultTable, results: Runs, model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
     """`results`: every run of table.runs(split), each with its repeats. The Markdown and LaTeX give each
     cell as mean ± std (n); the CSV gives the mean, std, n and every repeat's number (seed order)."""
-    missing = [run for run in table.runs(split) if not results.get(run)]
-    if missing:
-        raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
+    check_runs(table, results, split)
     shown, full = [], []
     for row in table.rows:
         labels = {column: label.format(split=split) for column, label in zip(table.label_columns, row.labels)}
