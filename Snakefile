@@ -8,6 +8,9 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/world.smk"
 include: "workflow/rules/crawl.smk"
@@ -16,6 +19,7 @@ include: "workflow/rules/video.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/paper.smk"
 
 
 rule all:

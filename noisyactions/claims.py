@@ -357,7 +357,8 @@ def _side_text(side: dict | None) -> str:
     return "" if side is None else f"{', '.join(side['row'])} ({side['column']}) {side['mean']:.2f}"
 
 
-def _difference_text(record: dict) -> str:
+def difference_text(record: dict) -> str:
+    """"+7.33 [+6.50, +8.50]": a - b and its 95% CI in top-1 points ("" for a claim not run)."""
     if record["difference"] is None:
         return ""
     low, high = record["ci95"]
@@ -370,20 +371,30 @@ def _markdown_cell(text: str) -> str:
 
 def _markdown_row(record: dict) -> str:
     means = f"{_side_text(record['a'])} vs {_side_text(record['b'])}" if record["a"] else ""
-    fields = [record["id"], record["table"], record["statement"], means, _difference_text(record), record["n"], record["verdict"],
+    fields = [record["id"], record["table"], record["statement"], means, difference_text(record), record["n"], record["verdict"],
               record["note"]]
     return "| " + " | ".join(_markdown_cell(field) for field in fields) + " |"
+
+
+def claims_table_markdown(records: list[dict]) -> str:
+    """The claims as one Markdown table (the claims report, the manuscript and the notebooks show this)."""
+    columns = ["Claim", "Table", "Statement", "a vs b (mean top-1 %)", "a - b [95% CI]", "n", "Verdict", "Note"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    return "\n".join(lines + [_markdown_row(record) for record in records]) + "\n"
 
 
 def claims_markdown(records: list[dict], scale: str) -> str:
     """The scale is named first so a verdict on the embedded world is never read as one on the paper's data."""
     counts = ", ".join(f"{count} {verdict}" for verdict, count in verdict_counts(records).items())
     header = f"**The paper's Sec. 6 claims (and our controls, marked) checked against our repeats. Ours: {scale}.** {len(records)} claims: {counts}."
-    columns = ["Claim", "Table", "Statement", "a vs b (mean top-1 %)", "a - b [95% CI]", "n", "Verdict", "Note"]
-    lines = [header, "", "| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    return "\n".join(lines + [_markdown_row(record) for record in records]) + "\n"
+    return f"{header}\n\n{claims_table_markdown(records)}"
 
 
-def write_claims(records: list[dict], md_path: Path, json_path: Path, scale: str) -> None:
-    atomic_write_text(md_path, claims_markdown(records, scale))
-    atomic_write_text(json_path, json.dumps(records, indent=2) + "\n")
+def write_claims(records: list[dict], outputs: dict[str, Path], scale: str) -> None:
+    """outputs: "md", "json" and "html" (the Markdown as a page, for `snakemake --report`)."""
+    from noisyactions.html_pages import markdown_page
+
+    markdown = claims_markdown(records, scale)
+    atomic_write_text(Path(outputs["md"]), markdown)
+    atomic_write_text(Path(outputs["json"]), json.dumps(records, indent=2) + "\n")
+    atomic_write_text(Path(outputs["html"]), markdown_page(markdown, "The paper's claims, checked"))

@@ -1,7 +1,9 @@
-"""Write a paper table as CSV, Markdown and LaTeX, each saying at what scale its numbers were made.
+"""Write a paper table as CSV, Markdown, LaTeX and HTML, each saying what made its numbers.
 
-Every table puts the paper's numbers beside ours and names the config label ("embedded synthetic
-world" or "paper scale") in its caption, so an embedded result is never read as the paper's.
+Every table puts the paper's numbers beside ours, and its caption ends with a provenance line
+(noisyactions.paper.provenance): the config label ("embedded synthetic world" or "paper scale"), so
+an embedded result is never read as the paper's, and the config digest and code version that made it.
+The HTML is the table as `snakemake --report` shows it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from noisyactions.atomic import atomic_write_text
+from noisyactions.html_pages import markdown_page
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -29,10 +32,15 @@ def _latex(frame: pd.DataFrame, caption: str) -> str:
     return "\n".join(lines)
 
 
-def write_paper_table(frame: pd.DataFrame, csv_path: Path, md_path: Path, tex_path: Path, title: str, scale: str,
-                      csv_frame: pd.DataFrame | None = None) -> None:
-    """`csv_frame`: what the CSV holds when it says more than the printed table (every repeat's number)."""
-    caption = f"{title} Ours: {scale}."
-    atomic_write_text(csv_path, (frame if csv_frame is None else csv_frame).to_csv(index=False))
-    atomic_write_text(md_path, f"**{caption}**\n\n{markdown_table(frame)}\n")
-    atomic_write_text(tex_path, _latex(frame, caption) + "\n")
+TABLE_KINDS = ("csv", "md", "tex", "html")
+
+
+def write_paper_table(frame: pd.DataFrame, outputs: dict[str, Path], title: str, stamp: str, csv_frame: pd.DataFrame | None = None) -> None:
+    """`outputs`: a path per TABLE_KINDS; `stamp`: the provenance line the caption ends with;
+    `csv_frame`: what the CSV holds when it says more than the printed table (every repeat's number)."""
+    caption = f"{title} {stamp}"
+    markdown = f"**{caption}**\n\n{markdown_table(frame)}\n"
+    atomic_write_text(Path(outputs["csv"]), (frame if csv_frame is None else csv_frame).to_csv(index=False))
+    atomic_write_text(Path(outputs["md"]), markdown)
+    atomic_write_text(Path(outputs["tex"]), _latex(frame, caption) + "\n")
+    atomic_write_text(Path(outputs["html"]), markdown_page(markdown, title.split(":")[0]))

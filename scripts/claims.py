@@ -16,4 +16,4 @@ with log_to_file(sm.log[0]):
         splits[name] = setup["split"]
         cells.update(table_cells(name, table_spec(name, sm.params.label_noise), setup["model"], setup["split"], sm.params.seeds))
     records = check_claims(load_claims(Path(sm.input.claims)), cells, splits)
-    write_claims(records, Path(sm.output.md), Path(sm.output.json), sm.params.scale)
+    write_claims(records, {k: Path(v) for k, v in sm.output.items()}, sm.params.scale)

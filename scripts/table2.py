@@ -6,7 +6,8 @@ import use_repo_package  # noqa: F401 (noisyactions importable in conda envs)
 
 from noisyactions.dataset import run
 from noisyactions.logs import log_to_file
+from noisyactions.paper.provenance import provenance
 
 sm = snakemake  # noqa: F821 (snakemake is injected by the script: directive)
 with log_to_file(sm.log[0]):
-    run.table2(Path(sm.input.table), Path(sm.input.entities), sm.params.scale, {k: Path(v) for k, v in sm.output.items()})
+    run.table2(Path(sm.input.table), Path(sm.input.entities), sm.params.scale, provenance(sm.params.scale, sm.config), {k: Path(v) for k, v in sm.output.items()})

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from noisyactions.config import load_config
 from noisyactions.world import build
@@ -57,6 +58,18 @@ def snakemake(*args: str, workdir: Path, check: bool = True, env: dict | None = 
     if check and result.returncode != 0:
         pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """`snakemake dataset` on the tiny world: the crawl, then every dataset artefact. Shared by the
+    modules that build on it (the tables in test_dataset.py, the paper in test_paper.py), so the
+    world, crawl and caches are made once per session."""
+    workdir = tmp_path_factory.mktemp("dataset")
+    overrides = workdir / "overrides.yaml"
+    overrides.write_text(yaml.safe_dump({"flickr": {"server": {"port": free_port()}}, "crawl": {"shard_size": 30}}))
+    snakemake("dataset", "crawl", "cache", "--cores", "2", "--configfile", str(TINY_CONFIG), str(overrides), workdir=workdir)
+    return workdir
 
 
 def free_port() -> int:

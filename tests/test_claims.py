@@ -209,13 +209,15 @@ def test_write_claims_names_the_scale_counts_verdicts_and_round_trips_json(tmp_p
     claims = [pair_claim(), Claim(id="gone", table="table7", statement="s", relation="above", a=Selector(("X",), "W/o Pretraining"),
                                   b=Selector(("X",), "With Pretraining"), others=(), tolerance=None)]
     records = check_claims(claims, pair_cells(runs(50, 51, 52), runs(40, 41, 42)), SPLITS)
-    write_claims(records, tmp_path / "claims.md", tmp_path / "claims.json", "embedded synthetic world")
+    write_claims(records, {kind: tmp_path / f"claims.{kind}" for kind in ("md", "json", "html")}, "embedded synthetic world")
     markdown = (tmp_path / "claims.md").read_text()
     header = markdown.splitlines()[0]
     assert "embedded synthetic world" in header
     assert "1 holds" in header and "1 not run" in header and "0 reversed" in header
     assert "+10.00 [+10.00, +10.00]" in markdown
     assert json.loads((tmp_path / "claims.json").read_text()) == records
+    page = (tmp_path / "claims.html").read_text()
+    assert "<table>" in page and "embedded synthetic world" in page and page.count("<tr>") == 1 + len(records)
     assert check_claims(claims, pair_cells(runs(50, 51, 52), runs(40, 41, 42)), SPLITS) == records
 
 

@@ -31,7 +31,7 @@ from noisyactions.dataset.table import DatasetError, build_dataset_table
 from noisyactions.label_lists import read_class_index, read_label_list, write_label_list
 from noisyactions.vocabulary import build_vocabulary, lemmatise, normalise_class_name, read_class_names
 
-from conftest import SHARED, TINY_CONFIG, free_port, snakemake
+from conftest import SHARED, TINY_CONFIG, snakemake
 
 CLASS_VOCAB = SHARED / "data" / "class_vocab"
 OFFICIAL = SHARED / "data" / "noisyactions2m_official" / "multilabel"
@@ -124,16 +124,6 @@ def test_label_statistics_of_the_authors_100k_list():
     assert stats["labels"] == 6_134
     ids25, _ = read_label_list(OFFICIAL / "trainlist25k.txt", OFFICIAL / "classInd25k.txt")
     assert set(ids25) <= set(ids), "the published 25K is a subset of the 100K"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """`snakemake dataset` on the tiny world: the crawl, then every dataset artefact."""
-    workdir = tmp_path_factory.mktemp("dataset")
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(yaml.safe_dump({"flickr": {"server": {"port": free_port()}}, "crawl": {"shard_size": 30}}))
-    snakemake("dataset", "crawl", "cache", "--cores", "2", "--configfile", str(TINY_CONFIG), str(overrides), workdir=workdir)
-    return workdir
 
 
 def test_dataset_table_keeps_labelled_ok_videos(built, tiny_config):

@@ -3,8 +3,13 @@ with pyproject.toml, which is what this machine installs and tests."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,7 +18,7 @@ from packaging.requirements import Requirement
 from conftest import REPO
 
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
-CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "pytorch": "torch"}
+CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "pytorch": "torch", "nbconvert-core": "nbconvert"}
 DRIVER_ONLY = {"snakemake", "snakemake-executor-plugin-slurm"}  # run the workflow, not its jobs
 
 
@@ -75,3 +80,62 @@ def test_every_rule_names_an_existing_env():
             assert (smk.parent / env.group(1)).resolve().is_file(), f"{smk.name}: rule {rule}: {env.group(1)} missing"
             checked += 1
     assert checked >= 4, "the rule parser found too few rules to trust"
+
+
+def _rule_scripts() -> dict[tuple[str, str], list[str]]:
+    """(env file, script file) -> the rules that run that script in that env, from workflow/rules/*.smk."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        for rule, body in re.findall(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), flags=re.M):
+            env, script = re.search(r'conda:\s*\n\s*"([^"]+)"', body), re.search(r'script:\s*\n\s*"([^"]+)"', body)
+            if env and script:
+                key = (str((smk.parent / env.group(1)).resolve()), str((smk.parent / script.group(1)).resolve()))
+                found.setdefault(key, []).append(rule)
+    return found
+
+
+def _imported_modules(sources: list[Path]) -> list[str]:
+    """The modules the sources import at their top level (what a job loads before it calls anything);
+    `from a import b` names both a and a.b, since b may be a submodule."""
+    modules = []
+    for source in sources:
+        for line in source.read_text().splitlines():
+            if match := re.match(r"from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)", line):
+                modules += [match.group(1), *(f"{match.group(1)}.{name.strip()}" for name in match.group(2).split(",") if name.strip())]
+            elif match := re.match(r"import\s+([\w.]+)", line):
+                modules.append(match.group(1))
+    return [module for module in modules if module.split(".")[0] not in {"use_repo_package", "__future__"}]
+
+
+LOADED_DISTRIBUTIONS = """
+import importlib, json, sys
+from importlib.metadata import packages_distributions
+for module in sys.argv[1:]:
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:  # a.b where b is a name, not a submodule, is fine; anything else is not
+            raise
+owners = packages_distributions()
+loaded = {name.split(".")[0] for name in sys.modules} - {"mpl_toolkits"}  # a namespace that matplotlib and basemap-data share
+found = {dist for name in loaded for dist in owners.get(name, [])}
+if "mpl_toolkits.basemap_data" in sys.modules:
+    found.add("basemap_data")
+print(json.dumps(sorted(found)))
+"""
+
+
+@pytest.mark.parametrize("env_script", sorted(_rule_scripts()), ids=lambda pair: f"{Path(pair[1]).name}@{Path(pair[0]).name}")
+def test_each_rule_script_loads_only_project_packages_its_env_provides(env_script):
+    """A job under --sdm conda has only its env: a script that imports, even through the package, a
+    dependency its env lacks fails there and nowhere else, so check what each script loads here.
+    The notebook rule's kernel loads what the notebooks import."""
+    env, script = map(Path, env_script)
+    sources = [script, *((REPO / "paper" / "notebooks").glob("*.py") if script.name == "execute_notebook.py" else [])]
+    loaded = subprocess.run([sys.executable, "-c", LOADED_DISTRIBUTIONS, *_imported_modules(sources)], capture_output=True, text=True,
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}, check=True)
+    normalise = lambda name: re.sub(r"[-_.]+", "-", name).lower()  # noqa: E731
+    project = {normalise(name) for name in _project_requirements()} - DRIVER_ONLY
+    provided = {normalise(name) for name in _env_pins(env)}
+    missing = sorted({normalise(dist) for dist in json.loads(loaded.stdout)} & project - provided)
+    assert not missing, f"{script.name} (rules {', '.join(_rule_scripts()[env_script])}) loads {missing}, which {env.name} does not provide"

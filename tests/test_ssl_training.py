@@ -127,12 +127,13 @@ def _results(tmp_path, name, split, top1):
 
 def test_table5_puts_each_run_in_its_cell(tmp_path):
     top1 = {("ucf101", "scratch"): 0.1, ("hmdb51", "scratch"): 0.2, ("ucf101", "ssl_100k"): 0.3, ("hmdb51", "ssl_100k"): 0.45678}
-    outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex")}
-    frame = build_table(TABLES["table5"], _results(tmp_path, "table5", "100k", top1), "r2plus1d", "100k", "embedded synthetic world", outputs)
+    outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex", "html")}
+    stamp = "Ours: embedded synthetic world; config 0123456789ab, code v1."
+    frame = build_table(TABLES["table5"], _results(tmp_path, "table5", "100k", top1), "r2plus1d", "100k", stamp, outputs)
     assert list(frame.columns) == ["Pretraining", "Paper (UCF101)", "Paper (HMDB51)", "Ours (UCF101)", "Ours (HMDB51)"]
     assert frame.values.tolist() == [["None", 44.81, 18.24, "10.00", "20.00"], ["SSL-100k", 61.7, 29.15, "30.00", "45.68"]]
     caption = outputs["md"].read_text().splitlines()[0]
-    assert "R(2+1)D-18" in caption and "100k split" in caption and "Ours: embedded synthetic world" in caption
+    assert "R(2+1)D-18" in caption and "100k split" in caption and caption.endswith(f" {stamp}**")
 
 
 def test_table4_rows_follow_the_configured_split_and_a_missing_run_is_named(tmp_path):
@@ -140,7 +141,7 @@ def test_table4_rows_follow_the_configured_split_and_a_missing_run_is_named(tmp_
     assert runs == [("ucf101", "scratch"), ("ucf101", "scratch_residual"), ("ucf101", "ssl_ucf101"), ("ucf101", "ssl_curated"),
                     ("ucf101", "ssl_25k"), ("ucf101", "ssl_25k_then_balanced_focal")]
     results = _results(tmp_path, "table4", "25k", {run: 0.5 for run in runs})
-    outputs = {kind: tmp_path / f"table4.{kind}" for kind in ("csv", "md", "tex")}
+    outputs = {kind: tmp_path / f"table4.{kind}" for kind in ("csv", "md", "tex", "html")}
     frame = build_table(TABLES["table4"], results, "r3d", "25k", "x", outputs)
     assert list(frame["Pretraining strategy"]) == ["None", "None on residual clips", "SSL-UCF", "SSL-Kinetics", "SSL-25k", "SSL-25k + MLP-BF"]
     del results[("ucf101", "ssl_curated")]
@@ -207,7 +208,7 @@ def test_robustness_tables_put_each_run_in_its_cell(tmp_path, name):
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"val_top1": value, "test_decodable_fraction": 0.5 + value}))
         results[(dataset, init)] = {3: path}
-    outputs = {kind: tmp_path / f"{name}.{kind}" for kind in ("csv", "md", "tex")}
+    outputs = {kind: tmp_path / f"{name}.{kind}" for kind in ("csv", "md", "tex", "html")}
     frame = build_table(table, results, "r2plus1d", "100k", "x", outputs)
     ours = frame[["Ours (W/o Pretraining)", "Ours (With Pretraining)"]].astype(float).values.tolist()
     if name == "table6":
@@ -236,7 +237,7 @@ def test_repeats_give_mean_and_std_in_the_printed_table_and_every_repeat_in_the_
                 paths.append(path)
     runs = collect_runs(list(reversed(paths)))
     assert runs[("hmdb51", "ssl_100k")] == {seed: tmp_path / result_path("r2plus1d", seed, "hmdb51", "ssl_100k") for seed in (4, 5, 6)}
-    outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex")}
+    outputs = {kind: tmp_path / f"table5.{kind}" for kind in ("csv", "md", "tex", "html")}
     frame = build_table(TABLES["table5"], runs, "r2plus1d", "100k", "x", outputs)
     assert frame["Ours (UCF101)"].tolist() == ["20.00 ± 10.00 (n=3)", "44.00 ± 16.37 (n=3)"]
     csv = pd.read_csv(outputs["csv"], keep_default_na=False)

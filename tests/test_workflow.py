@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import subprocess
 import sys
 
@@ -109,3 +110,19 @@ def test_the_snakefile_needs_no_torch_to_build_its_dag():
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "assert 'torch' not in sys.modules, 'torch imported'\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0 and modules, (modules, done.stderr[-2000:])
+
+
+def test_no_script_shadows_a_module_a_library_imports():
+    """Snakemake puts scripts/ first on a job's sys.path, so a script named like a module is what a
+    library's `import` finds, even an optional one (nbconvert tries `from notebook import ...`): the job
+    then fails inside that library. Checked against what is installed and what the notebook and
+    plotting libraries import."""
+    import importlib.util
+
+    stems = {path.stem for path in (REPO / "scripts").glob("*.py")} - {"use_repo_package"}
+    clashes = {stem for stem in stems if importlib.util.find_spec(stem) is not None}
+    for library in ("nbconvert", "nbclient", "jupyter_client", "ipykernel", "jupytext", "matplotlib", "seaborn"):
+        for source in Path(importlib.util.find_spec(library).origin).parent.rglob("*.py"):
+            imported = set(re.findall(r"^\s*(?:from|import)\s+(\w+)", source.read_text(errors="replace"), flags=re.M))
+            clashes |= stems & imported
+    assert not clashes, f"rename these scripts: {sorted(clashes)}"

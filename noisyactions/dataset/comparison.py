@@ -34,6 +34,11 @@ def _count(n: int) -> str:
     return str(n)
 
 
+def our_row_label(scale: str) -> str:
+    """Our row's name in Table 1 (the manuscript and the notebook look it up by it)."""
+    return f"Ours ({scale})"
+
+
 def our_row(table: pa.Table, scale: str) -> tuple:
     """Computed: classes, videos, multi-label (some video has several labels), metadata (videos carry
     text beyond the title). Noisy: labels come from search queries, unchecked, by construction."""
@@ -41,7 +46,7 @@ def our_row(table: pa.Table, scale: str) -> tuple:
     has_text = pc.or_(non_empty(table["tags"]), non_empty(table["description"]))
     year = pd.to_datetime(pc.max(table["date_upload"]).as_py(), unit="s").year
     return (
-        f"Ours ({scale})",
+        our_row_label(scale),
         str(pc.count_distinct(pc.list_flatten(table["labels"])).as_py()),
         _count(table.num_rows),
         "✓",

@@ -18,9 +18,13 @@ local folder (`model_path`).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from noisyactions.atomic import atomic_path
 
 TEMPLATE = "This video is about {}."
 
@@ -63,3 +67,10 @@ def classify_entities(table: pa.Table, entities: dict) -> pa.Table:
     chosen = {text: {labels[i] for i in np.flatnonzero(row >= threshold)} for text, row in zip(texts, scores)}
     per_video = [sorted(chosen.get(t, set()) | chosen.get(c, set())) for t, c in zip(titles, concepts)]
     return pa.table({"photo_id": table["photo_id"], "entities": pa.array(per_video, pa.list_(pa.string()))})
+
+
+def write_entities(table_path: Path, config: dict, out: Path) -> None:
+    """The `dataset_entities` rule's job: each video's entity types, written atomically."""
+    result = classify_entities(pq.read_table(table_path), config)
+    with atomic_path(out) as tmp:
+        pq.write_table(result, tmp)

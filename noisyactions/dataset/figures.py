@@ -17,10 +17,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from noisyactions.atomic import atomic_path  # noqa: E402
 from noisyactions.dataset.columns import non_empty, row_lengths  # noqa: E402
+from noisyactions.dataset.world_map import count_colorbar, draw_choropleth  # noqa: E402
 from noisyactions.video.decode import sample_frames  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
@@ -64,12 +66,16 @@ def figure2_entities(entities: pa.Table, scale: str) -> plt.Figure:
 
 
 def figure4_countries(table: pa.Table, scale: str, top: int = 15) -> plt.Figure:
-    """Where the geotagged videos are (red), and the countries with most videos (paper Figure 4)."""
+    """Where the geotagged videos are (red), over countries shaded by their number of videos, and the
+    countries with most videos (paper Figure 4). The map is drawn from data shipped with installed
+    packages (world_map), so the figure needs no internet."""
     geo = table.filter(pc.is_valid(table["latitude"]))
-    figure, (world, bars) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained")
-    world.scatter(geo["longitude"].to_numpy(), geo["latitude"].to_numpy(), s=4, color="red", alpha=0.6)
-    world.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude", aspect="equal",
-              title=f"{geo.num_rows:,} geotagged videos")
+    figure, (world, bars) = plt.subplots(1, 2, figsize=(14, 4.6), gridspec_kw={"width_ratios": [2.3, 1]}, layout="constrained")
+    per_code = Counter(code for code in geo["country_code"].to_pylist() if code)
+    shaded = draw_choropleth(world, per_code)
+    count_colorbar(figure, shaded, world, "videos per country (log scale)")
+    world.scatter(geo["longitude"].to_numpy(), geo["latitude"].to_numpy(), s=4, color="red", alpha=0.6, linewidths=0, zorder=3)
+    world.set(xlabel="longitude", ylabel="latitude", title=f"{geo.num_rows:,} geotagged videos")
     counts = pd.Series(geo["country"].to_pylist()).value_counts().head(top)
     sns.barplot(x=counts.values, y=counts.index, ax=bars, color="tab:red")
     bars.set(xlabel="videos", ylabel="", title=f"top {len(counts)} of {pc.count_distinct(geo['country']).as_py()} countries")
@@ -117,3 +123,22 @@ def figure5_classes(table: pa.Table, scale: str, classes: int = 4, per_class: in
         row_axes[0].set_title(name, loc="left", fontsize=9)
     figure.suptitle(f"Videos from several classes ({scale})")
     return figure
+
+
+# The dataset table's columns each figure reads: a paper-scale table has 2M rows of text (Figure 2 reads the entities).
+FIGURE_COLUMNS = {"figure1": ["labels"], "figure4": ["latitude", "longitude", "country", "country_code"], "figure5": ["labels", "video_path"],
+                  "figure3": ["video_path", "title", "labels", "tags", "description", "comments", "comment_count", "country"]}
+FIGURES = {
+    "figure1": lambda t, e, scale, cfg: figure1_label_distribution(t, scale),
+    "figure2": lambda t, e, scale, cfg: figure2_entities(e, scale),
+    "figure3": lambda t, e, scale, cfg: figure3_samples(t, scale, videos=cfg["sample_videos"]),
+    "figure4": lambda t, e, scale, cfg: figure4_countries(t, scale),
+    "figure5": lambda t, e, scale, cfg: figure5_classes(t, scale, classes=cfg["classes"], per_class=cfg["videos_per_class"]),
+}
+
+
+def draw_figure(name: str, table_path: Path, entities_path: Path | None, scale: str, config: dict, pdf: Path, png: Path) -> None:
+    """The `figure` rule's job: one of Figures 1-5 from the dataset table, saved as PDF and PNG."""
+    table = pq.read_table(table_path, columns=FIGURE_COLUMNS.get(name, []))
+    found = pq.read_table(entities_path) if entities_path else None
+    save(FIGURES[name](table, found, scale, config), pdf, png)

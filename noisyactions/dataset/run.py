@@ -1,4 +1,7 @@
-"""The dataset stage's Snakemake jobs, one function each; scripts in scripts/ only pass paths and config."""
+"""The dataset stage's Snakemake jobs, one function each; scripts in scripts/ only pass paths and config.
+
+The figures' job is figures.draw_figure and the entity job entities.write_entities: they run in other
+conda envs (plots, torch), which lack this module's dependencies (tests/test_envs.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import requests
 
-from noisyactions.atomic import atomic_path, atomic_write_bytes
-from noisyactions.dataset import figures
+from noisyactions.atomic import atomic_write_bytes
 from noisyactions.dataset.comparison import table1_frame
-from noisyactions.dataset.entities import classify_entities
 from noisyactions.dataset.official_splits import official_splits, write_official_split
 from noisyactions.dataset.splits import downloaded_ids, richness_splits
 from noisyactions.dataset.statistics import table2_caption, table2_frame, table2_statistics
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def download_file(url: str | None, path: Path, what: str) -> None:
+    import requests  # only here: the rules that import this module run in envs without it (envs/*.yaml)
+
     if not url:
         raise FileNotFoundError(f"{path} is missing and {what} names no url to download it from")
     response = requests.get(url, timeout=60)
@@ -46,36 +48,16 @@ def dataset_table(shards: list[Path], labels_path: Path, downloads: Path, min_vi
     log.info("dataset table: %d videos", table.num_rows)
 
 
-def entities(table_path: Path, config: dict, out: Path) -> None:
-    result = classify_entities(pq.read_table(table_path), config)
-    with atomic_path(out) as tmp:
-        pq.write_table(result, tmp)
-
-
-def table1(table_path: Path, scale: str, outputs: dict) -> None:
+def table1(table_path: Path, scale: str, stamp: str, outputs: dict) -> None:
+    """`scale` names our row; `stamp` (provenance) ends the caption."""
     frame = table1_frame(pq.read_table(table_path), scale)
-    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], "Table 1: A comparison of datasets used for video understanding.", scale)
+    write_paper_table(frame, outputs, "Table 1: A comparison of datasets used for video understanding.", stamp)
 
 
-def table2(table_path: Path, entities_path: Path, scale: str, outputs: dict) -> None:
+def table2(table_path: Path, entities_path: Path, scale: str, stamp: str, outputs: dict) -> None:
     statistics = table2_statistics(pq.read_table(table_path), pq.read_table(entities_path))
     caption = f"Table 2: Some statistics from NoisyActions2M. {table2_caption(statistics)}"
-    write_paper_table(table2_frame(statistics.values, scale), outputs["csv"], outputs["md"], outputs["tex"], caption, scale)
-
-
-FIGURES = {
-    "figure1": lambda t, e, scale, cfg: figures.figure1_label_distribution(t, scale),
-    "figure2": lambda t, e, scale, cfg: figures.figure2_entities(e, scale),
-    "figure3": lambda t, e, scale, cfg: figures.figure3_samples(t, scale, videos=cfg["sample_videos"]),
-    "figure4": lambda t, e, scale, cfg: figures.figure4_countries(t, scale),
-    "figure5": lambda t, e, scale, cfg: figures.figure5_classes(t, scale, classes=cfg["classes"], per_class=cfg["videos_per_class"]),
-}
-
-
-def figure(name: str, table_path: Path, entities_path: Path | None, scale: str, config: dict, pdf: Path, png: Path) -> None:
-    table = pq.read_table(table_path)
-    found = pq.read_table(entities_path) if entities_path else None
-    figures.save(FIGURES[name](table, found, scale, config), pdf, png)
+    write_paper_table(table2_frame(statistics.values, scale), outputs, caption, stamp)
 
 
 def _official_splits(table: pa.Table, config: dict, min_videos: int, out_dir: Path) -> list[ListCoverage]:

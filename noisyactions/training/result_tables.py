@@ -185,9 +185,10 @@ def check_runs(table: ResultTable, results: Runs, split: str) -> None:
         raise ValueError(f"{table.title.split(':')[0]}: no result for {', '.join('/'.join(run) for run in missing)}")
 
 
-def build_table(table: ResultTable, results: Runs, model: str, split: str, scale: str, outputs: dict) -> pd.DataFrame:
-    """`results`: every run of table.runs(split), each with its repeats. The Markdown and LaTeX give each
-    cell as mean ± std (n); the CSV gives the mean, std, n and every repeat's number (seed order)."""
+def build_table(table: ResultTable, results: Runs, model: str, split: str, stamp: str, outputs: dict) -> pd.DataFrame:
+    """`results`: every run of table.runs(split), each with its repeats; `stamp`: the caption's provenance
+    line. The Markdown and LaTeX give each cell as mean ± std (n); the CSV gives the mean, std, n and
+    every repeat's number (seed order)."""
     check_runs(table, results, split)
     shown, full = [], []
     for row in table.rows:
@@ -207,6 +208,5 @@ def build_table(table: ResultTable, results: Runs, model: str, split: str, scale
         shown.append(line)
         full.append(record)
     frame = pd.DataFrame(shown)
-    write_paper_table(frame, outputs["csv"], outputs["md"], outputs["tex"], table.title.format(split=split, model=MODEL_NAMES[model]), scale,
-                      csv_frame=pd.DataFrame(full))
+    write_paper_table(frame, outputs, table.title.format(split=split, model=MODEL_NAMES[model]), stamp, csv_frame=pd.DataFrame(full))
     return frame

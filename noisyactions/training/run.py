@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from noisyactions.atomic import atomic_write_text
+from noisyactions.config import clip_geometry
 from noisyactions.robustness.relabel import relabel_training_videos
 from noisyactions.training import losses
 from noisyactions.training.models import VideoResNet18
@@ -28,11 +29,6 @@ from noisyactions.video.indexes import noisyactions_index
 
 log = logging.getLogger(__name__)
 CACHE_COLUMNS = ("path", "cached", "frames", "status", "error", "timing")  # what a cache index adds to a split's index
-
-
-def _input(video: dict, training: dict) -> dict:
-    """The clip geometry training uses: the video section, with training.input's overrides."""
-    return {**video, **{k: v for k, v in training["input"].items() if v is not None}}
 
 
 def _split_videos(table: Path, split_list: Path, class_index: Path, cache_index: Path, use_partial: bool) -> tuple[pd.DataFrame, int]:
@@ -111,7 +107,7 @@ def pretrain(loss: str, model: str, table: Path, split_list: Path, class_index: 
              out_dir: Path, initial: Path | None = None) -> dict:
     """Multi- or single-label pretraining on a NoisyActions split, from scratch or from `initial` (SSL)."""
     videos, classes = _split_videos(table, split_list, class_index, cache_index, video["cache"]["use_partial"])
-    dataset = ClipDataset(videos, classes, _input(video, training), train=True, max_skip=video["max_skip"], multi_label=True, seed=training["seed"])
+    dataset = ClipDataset(videos, classes, clip_geometry(video, training), train=True, max_skip=video["max_skip"], multi_label=True, seed=training["seed"])
     criterion = PretrainCriterion(loss, [list(t) for t in videos["target"]], classes, training, training["seed"])
     network, loaded = _model(model, classes, training["width"], initial, training["seed"])
     summary = fit(network, criterion, dataset, out_dir, {**training, **training["pretrain"]}, on_epoch_start=criterion.start_epoch)
@@ -135,7 +131,7 @@ def pretrain_ssl(model: str, cache_index: Path, video: dict, training: dict, out
     """PCL on one source's videos; best.pt is the last epoch's weights (there is no validation)."""
     ssl = training["ssl"]
     videos = ssl_videos(cache_index, video["cache"]["use_partial"], table, split_list, class_index)
-    geometry = {**_input(video, training), **({"clip_length": ssl["clip_length"]} if ssl["clip_length"] else {})}
+    geometry = {**clip_geometry(video, training), **({"clip_length": ssl["clip_length"]} if ssl["clip_length"] else {})}
     dataset = PretextTupleDataset(videos, geometry, ssl, max_skip=video["max_skip"], seed=training["seed"])
     criterion = PCLLoss(len(videos), ssl["projection_dim"], ssl["negatives"], ssl["temperature"], ssl["memory_momentum"],
                         ssl["contrast_weight"], ssl["pretext_weight"], seed=training["seed"])
@@ -163,7 +159,7 @@ def finetune(model: str, pretrained: Path | None, cache_index: Path, classes_fil
         raise ValueError(f"{cache_index}: no test videos; fine-tuning reports accuracy on the test list")
     train_videos = usable_training_videos(index[index["split"] == "train"], video["cache"]["use_partial"], f"{cache_index}: training")
     unusable_tests = log_skipped(test, usable_rows(test, video["cache"]["use_partial"]), f"{cache_index}: testing (counted as wrong)")
-    geometry = _input(video, training)
+    geometry = clip_geometry(video, training)
     train_set = ClipDataset(train_videos, classes, geometry, train=True, max_skip=1, seed=training["seed"])
     val_set = ClipDataset(test, classes, geometry, train=False, seed=training["seed"])  # unusable videos come back as failures
     network, loaded = _model(model, classes, training["width"], pretrained, training["seed"], residual_input)

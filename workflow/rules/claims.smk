@@ -7,7 +7,9 @@ rule claims:
         claims=workflow.source_path("../claims.yaml"),
         results=[path for name in result_tables.RESULT_TABLES for path in table_results(name)],
     output:
-        **claims_files(),
+        md=claims_files()["md"],
+        json=claims_files()["json"],
+        html=report(claims_files()["html"], caption="../report/claims.rst", category=CLAIMS_SECTION, labels={"artefact": "Claims", "kind": "table"}),
     log:
         "logs/claims.log",
     params:

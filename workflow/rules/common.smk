@@ -4,6 +4,7 @@ from pathlib import Path
 
 from noisyactions.config import validate
 from noisyactions.label_lists import label_list_paths
+from noisyactions.tables import TABLE_KINDS
 from noisyactions.training.inits import every_init, parse_init, ssl_sources, supervised_inits
 from noisyactions.training import result_tables
 from noisyactions.world.concepts import CONVENTIONS
@@ -41,6 +42,7 @@ def get_final_output():
     outputs += [f"{CACHE}/{name}/index.parquet" for name in DATASETS_CACHED]
     outputs += [path for name in result_tables.RESULT_TABLES for path in [*table_files(name).values(), *figure_files(f"{name}_runs").values()]]
     outputs += [*robustness_reports(), *claims_files().values()]
+    outputs += paper_outputs()
     return outputs
 
 
@@ -103,7 +105,14 @@ def class_list_url(wildcards):
 
 
 def table_files(name):
-    return {kind: f"{TABLES}/{name}.{kind}" for kind in ("csv", "md", "tex")}
+    return {kind: f"{TABLES}/{name}.{kind}" for kind in TABLE_KINDS}
+
+
+def reported_table_files(name):
+    """A table's files, its HTML shown by `snakemake --report` under its section of the paper."""
+    files = table_files(name)
+    return {**files, "html": report(files["html"], caption=f"../report/{name}.rst", category=REPORT_SECTIONS[name],
+                                    labels={"artefact": name, "kind": "table"})}
 
 
 def figure_files(name):
@@ -294,4 +303,58 @@ def robustness_reports():
 
 # -- claims ------------------------------------------------------------------------------------------
 def claims_files():
-    return {"md": "results/claims.md", "json": "results/claims.json"}
+    return {"md": "results/claims.md", "json": "results/claims.json", "html": "results/claims.html"}
+
+
+# -- report and paper --------------------------------------------------------------------------------
+# `snakemake --report report.html`: one category per section of the paper, a caption per artefact
+# (workflow/report/*.rst).
+DATASET_SECTION, LOSSES_SECTION = "3 Dataset construction and analysis", "6.1 Loss functions during pretraining"
+PRETRAINING_SECTION, ROBUSTNESS_SECTION = "6.2 Pretraining strategies", "6.3 Robustness"
+CLAIMS_SECTION, PAPER_SECTION = "6 The paper's claims, checked", "The paper: manuscript and notebooks"
+REPORT_SECTIONS = {
+    "table1": DATASET_SECTION, "table2": DATASET_SECTION, **{f"figure{n}": DATASET_SECTION for n in range(1, 6)},
+    "table3": LOSSES_SECTION, "table4": PRETRAINING_SECTION, "table5": PRETRAINING_SECTION,
+    "table6": ROBUSTNESS_SECTION, "table7": ROBUSTNESS_SECTION,
+}
+PAPER = "results/paper"
+NOTEBOOKS = ("dataset", "benchmarks", "robustness")  # one per section of the paper with figures or tables
+NOTEBOOK_TABLES = {"dataset": ("table1", "table2"), "benchmarks": ("table3", "table4", "table5"), "robustness": ("table6", "table7")}
+
+
+wildcard_constraints:
+    notebook="|".join(NOTEBOOKS),
+
+
+def table_inputs(names, figures=False):
+    """Named inputs "<table>_csv" and "<table>_md" (a notebook shows both: every repeat's number, and the table
+    as printed with its caption) and, with `figures`, "<table>_runs" (the table's figure)."""
+    inputs = {f"{name}_{kind}": table_files(name)[kind] for name in names for kind in ("csv", "md")}
+    return {**inputs, **({f"{name}_runs": figure_files(f"{name}_runs")["png"] for name in names} if figures else {})}
+
+
+def notebook_inputs(wildcards):
+    """Every results/ file a notebook reads, by the name it reads it under (its `inputs` parameter):
+    an edit to one of them re-runs only the notebooks that declare it."""
+    name = wildcards.notebook
+    inputs = {"notebook": NOTEBOOK_SOURCES[name], **table_inputs(NOTEBOOK_TABLES[name], figures=name != "dataset")}
+    if name == "dataset":
+        return {**inputs, "dataset": f"{DATASET}/noisyactions.parquet", "entities": f"{DATASET}/entities.parquet",
+                **{f"figure{n}": figure_files(f"figure{n}")["png"] for n in (3, 5)}}  # frames of videos: drawn by their rule
+    inputs["claims"] = claims_files()["json"]
+    if name == "robustness":
+        inputs.update({f"{noisy}_report": noisy_lists(noisy)["json"] for noisy in NOISY_SETS})
+        inputs["corruption"] = corruption_report_files()["csv"]
+    return inputs
+
+
+def notebook_files(name):
+    return {"ipynb": f"{PAPER}/notebooks/{name}.ipynb", "html": f"{PAPER}/notebooks/{name}.html"}
+
+
+def manuscript_files():
+    return {"md": f"{PAPER}/manuscript.md", "html": f"{PAPER}/manuscript.html"}
+
+
+def paper_outputs():
+    return [*manuscript_files().values(), *(path for name in NOTEBOOKS for path in notebook_files(name).values())]

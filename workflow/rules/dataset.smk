@@ -90,7 +90,7 @@ rule table1:
     input:
         f"{DATASET}/noisyactions.parquet",
     output:
-        **table_files("table1"),
+        **reported_table_files("table1"),
     log:
         "logs/tables/table1.log",
     params:
@@ -106,7 +106,7 @@ rule table2:
         table=f"{DATASET}/noisyactions.parquet",
         entities=f"{DATASET}/entities.parquet",
     output:
-        **table_files("table2"),
+        **reported_table_files("table2"),
     log:
         "logs/tables/table2.log",
     params:
@@ -122,8 +122,9 @@ rule figure:
         table=f"{DATASET}/noisyactions.parquet",
         entities=f"{DATASET}/entities.parquet",
     output:
-        pdf=report(f"{FIGURES}/{{figure}}.pdf", category="Dataset"),
-        png=f"{FIGURES}/{{figure}}.png",
+        pdf=f"{FIGURES}/{{figure}}.pdf",
+        png=report(f"{FIGURES}/{{figure}}.png", caption="../report/figure.rst", category=DATASET_SECTION,
+                   labels={"artefact": "{figure}", "kind": "figure"}),
     log:
         "logs/figures/{figure}.log",
     params:

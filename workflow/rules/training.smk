@@ -67,7 +67,7 @@ rule table3:
     input:
         results=table_results("table3"),
     output:
-        **table_files("table3"),
+        **reported_table_files("table3"),
     log:
         "logs/tables/table3.log",
     params:
@@ -83,7 +83,7 @@ use rule table3 as table4 with:
     input:
         results=table_results("table4"),
     output:
-        **table_files("table4"),
+        **reported_table_files("table4"),
     log:
         "logs/tables/table4.log",
     params:
@@ -95,7 +95,7 @@ use rule table3 as table5 with:
     input:
         results=table_results("table5"),
     output:
-        **table_files("table5"),
+        **reported_table_files("table5"),
     log:
         "logs/tables/table5.log",
     params:
@@ -107,7 +107,7 @@ use rule table3 as table6 with:
     input:
         results=table_results("table6"),
     output:
-        **table_files("table6"),
+        **reported_table_files("table6"),
     log:
         "logs/tables/table6.log",
     params:
@@ -121,7 +121,7 @@ use rule table3 as table7 with:
         results=table_results("table7"),
         decoding=corruption_report_files()["csv"],  # how many of each copy's videos still decode, beside the table
     output:
-        **table_files("table7"),
+        **reported_table_files("table7"),
     log:
         "logs/tables/table7.log",
     params:
@@ -133,7 +133,9 @@ rule table_figure:
     input:
         results=lambda wildcards: table_results(wildcards.table),
     output:
-        **figure_files("{table}_runs"),
+        pdf=figure_files("{table}_runs")["pdf"],
+        png=report(figure_files("{table}_runs")["png"], caption="../report/table_runs.rst", category=lambda wildcards: REPORT_SECTIONS[wildcards.table],
+                   labels={"artefact": "{table}, every repeat", "kind": "figure"}),
     log:
         "logs/figures/{table}_runs.log",
     params:
