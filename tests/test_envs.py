@@ -22,9 +22,14 @@ CONDA_TO_PYPI = {"matplotlib-base": "matplotlib", "pytorch": "torch", "nbconvert
 DRIVER_ONLY = {"snakemake", "snakemake-executor-plugin-slurm"}  # run the workflow, not its jobs
 
 
+def _normalised(name: str) -> str:
+    """A package's name as PyPI compares them: conda's jupyter_client is PyPI's jupyter-client."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _project_requirements() -> dict[str, Requirement]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    return {_normalised(Requirement(r).name): Requirement(r) for r in project["dependencies"]}
 
 
 def _env_pins(path) -> dict[str, str]:
@@ -35,10 +40,10 @@ def _env_pins(path) -> dict[str, str]:
         if isinstance(entry, dict):
             for pip_entry in entry["pip"]:
                 name, _, version = pip_entry.partition("==")
-                pins[name.lower()] = version
+                pins[_normalised(name)] = version
         elif entry != "pip":
             name, _, version = entry.partition("=")
-            pins[CONDA_TO_PYPI.get(name, name)] = version
+            pins[_normalised(CONDA_TO_PYPI.get(name, name))] = version
     return pins
 
 
@@ -134,8 +139,28 @@ def test_each_rule_script_loads_only_project_packages_its_env_provides(env_scrip
     sources = [script, *((REPO / "paper" / "notebooks").glob("*.py") if script.name == "execute_notebook.py" else [])]
     loaded = subprocess.run([sys.executable, "-c", LOADED_DISTRIBUTIONS, *_imported_modules(sources)], capture_output=True, text=True,
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}, check=True)
-    normalise = lambda name: re.sub(r"[-_.]+", "-", name).lower()  # noqa: E731
-    project = {normalise(name) for name in _project_requirements()} - DRIVER_ONLY
-    provided = {normalise(name) for name in _env_pins(env)}
-    missing = sorted({normalise(dist) for dist in json.loads(loaded.stdout)} & project - provided)
+    project = set(_project_requirements()) - DRIVER_ONLY
+    provided = set(_env_pins(env))
+    missing = sorted({_normalised(dist) for dist in json.loads(loaded.stdout)} & project - provided)
     assert not missing, f"{script.name} (rules {', '.join(_rule_scripts()[env_script])}) loads {missing}, which {env.name} does not provide"
+
+
+def test_every_package_the_code_imports_is_declared():
+    """An import that works here only because another package pulled it in (scipy came with
+    reverse_geocode) breaks when that package changes: everything noisyactions and the scripts import,
+    at any level, is a dependency of pyproject.toml (or the standard library)."""
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    declared = set(_project_requirements())
+    sources = [*(REPO / "noisyactions").rglob("*.py"), *(REPO / "scripts").glob("*.py"), *(REPO / "paper" / "notebooks").glob("*.py")]
+    undeclared = {}
+    for source in sources:
+        for module in re.findall(r"^\s*(?:from\s+(\w+)[\w.]*\s+import\b|import\s+(\w+))", source.read_text(), flags=re.M):
+            module = module[0] or module[1]
+            if module in sys.stdlib_module_names or module in {"noisyactions", "use_repo_package", "snakemake", "IPython", "mpl_toolkits"}:
+                continue  # IPython: the notebook kernel's (ipykernel's); mpl_toolkits: matplotlib's and basemap-data's namespace
+            distributions = {_normalised(name) for name in owners.get(module, [module])}
+            if not distributions & declared:
+                undeclared.setdefault(module, []).append(source.relative_to(REPO).as_posix())
+    assert not undeclared, f"imported but not in pyproject.toml's dependencies: {undeclared}"
