@@ -121,8 +121,3 @@ def merge(base: dict, update: dict) -> dict:
             base[key] = value
     return base
 
-
-def clip_geometry(video: dict, training: dict) -> dict:
-    """The clip geometry training uses: the video section, with training.input's overrides (null keeps
-    the video section's value). Here, not in training/, so the manuscript can quote it without torch."""
-    return {**video, **{k: v for k, v in training["input"].items() if v is not None}}

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from noisyactions.atomic import atomic_write_text
-from noisyactions.config import clip_geometry
 from noisyactions.robustness.relabel import relabel_training_videos
 from noisyactions.training import losses
+from noisyactions.training.geometry import clip_geometry
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.pcl import PCLLoss, PCLModel
 from noisyactions.training.pcl_data import PretextTupleDataset
