@@ -120,4 +120,3 @@ def merge(base: dict, update: dict) -> dict:
         else:
             base[key] = value
     return base
-

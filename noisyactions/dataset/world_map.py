@@ -179,7 +179,7 @@ def _joins(borders: list[np.ndarray], shores: np.ndarray) -> list[shapely.LineSt
     owner = np.repeat(np.arange(len(borders)), 2)
     joins = [_extension(line[[1, 0]]) for line in borders] + [_extension(line[[-2, -1]]) for line in borders]
     border_gap, border_target = _nearest_other(ends, owner, lines)
-    shore_target, shore_gap = _nearest(ends, shores)
+    shore_gap, shore_target = _nearest(ends, shores)
     for index, end in enumerate(ends):
         if 0 < shore_gap[index] < REACH and (shore_gap[index] < COAST_REACH or shore_gap[index] <= border_gap[index]):
             joins.append(_join(end, shores[shore_target[index]]))
@@ -202,11 +202,12 @@ def _nearest_other(ends: np.ndarray, owner: np.ndarray, lines: np.ndarray) -> tu
 
 
 def _nearest(ends: np.ndarray, shores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each end, the distance to and index of the nearest shore (inf beyond REACH)."""
     (end_index, shore_index), distance = shapely.STRtree(shores).query_nearest(
         ends, max_distance=REACH, return_distance=True, all_matches=False)
     gap, target = np.full(len(ends), np.inf), np.zeros(len(ends), dtype=int)
     gap[end_index], target[end_index] = distance, shore_index
-    return target, gap
+    return gap, target
 
 
 def _join(end: shapely.Point, target: shapely.Geometry) -> shapely.LineString:

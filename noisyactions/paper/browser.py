@@ -13,8 +13,10 @@ import argparse
 import json
 import shutil
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -66,46 +68,47 @@ def find_chromium(executable: str | None = None) -> str:
     raise FileNotFoundError(f"no Chromium found ({wanted}): install Debian's `chromium` package (apt-get install chromium)")
 
 
-def check_page(page: Path, executable: str | None = None, timeout_ms: int = 60_000) -> PageCheck:
+@contextmanager
+def _loaded_tab(page: Path, executable: str | None, timeout_ms: int, listen: Callable | None = None) -> Iterator:
+    """A headless Chromium tab with `page` loaded (`listen(tab)` first, to hear what loading says); the
+    browser is closed however the caller's block ends."""
     from playwright.sync_api import sync_playwright
 
     page = Path(page).resolve()
     if not page.is_file():
-        raise FileNotFoundError(f"no page to check: {page}")
-    result = PageCheck(page=str(page))
+        raise FileNotFoundError(f"no page to open: {page}")
     with sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
         browser = playwright.chromium.launch(executable_path=find_chromium(executable), args=["--no-sandbox"])
         try:
             tab = browser.new_page()
-            tab.on("console", lambda message: result.console_errors.append(message.text) if message.type == "error" else None)
-            tab.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
+            if listen:
+                listen(tab)
             tab.goto(page.as_uri(), wait_until="load", timeout=timeout_ms)
-            survey = tab.evaluate(PAGE_SURVEY)
+            yield tab
         finally:
             browser.close()
+
+
+def check_page(page: Path, executable: str | None = None, timeout_ms: int = 60_000) -> PageCheck:
+    result = PageCheck(page=str(Path(page).resolve()))
+
+    def listen(tab) -> None:
+        tab.on("console", lambda message: result.console_errors.append(message.text) if message.type == "error" else None)
+        tab.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
+
+    with _loaded_tab(page, executable, timeout_ms, listen) as tab:
+        survey = tab.evaluate(PAGE_SURVEY)
     result.title, result.images, result.tables, result.text_chars = survey["title"], survey["images"], survey["tables"], survey["text_chars"]
     return result
 
 
 def print_pdf(page: Path, pdf: Path, executable: str | None = None, timeout_ms: int = 120_000) -> None:
     """The page as Chromium prints it (A4, backgrounds on): the manuscript's PDF without a TeX engine."""
-    from playwright.sync_api import sync_playwright
-
     from noisyactions.atomic import atomic_path
 
-    page = Path(page).resolve()
-    if not page.is_file():
-        raise FileNotFoundError(f"no page to print: {page}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(executable), args=["--no-sandbox"])
-        try:
-            tab = browser.new_page()
-            tab.goto(page.as_uri(), wait_until="load", timeout=timeout_ms)
-            with atomic_path(Path(pdf)) as tmp:
-                tab.pdf(path=str(tmp), format="A4", print_background=True, margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
-        finally:
-            browser.close()
+    with _loaded_tab(page, executable, timeout_ms) as tab, atomic_path(Path(pdf)) as tmp:
+        tab.pdf(path=str(tmp), format="A4", print_background=True, margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,9 +130,9 @@ def _template_line(error: Exception) -> int | None:
 
 def template_values(scale: str, config: Mapping) -> dict:
     """The plain names the template may use besides the results: the scale, provenance and settings."""
-    from noisyactions.training.geometry import clip_geometry
     from noisyactions.dataset.comparison import our_row_label
     from noisyactions.paper.provenance import code_version, config_digest, provenance
+    from noisyactions.training.geometry import clip_geometry
     from noisyactions.training.model_names import MODEL_NAMES
 
     return {"scale": scale, "config": config, "provenance": provenance(scale, config), "config_digest": config_digest(config),

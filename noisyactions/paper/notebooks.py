@@ -19,7 +19,6 @@ import jupytext
 import nbformat
 
 from noisyactions.atomic import atomic_write_text
-
 from noisyactions.paper.provenance import CHECKOUT
 
 PARAMETERS_TAG = "parameters"
@@ -79,11 +78,11 @@ def execute(source: Path, values: Mapping[str, object], workdir: Path, timeout: 
     try:
         client.execute(env=kernel_env(), cwd=str(workdir))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-        raise NotebookError(f"{source}: {_failed_cell(notebook, source)} failed: {type(error).__name__}\n{error}") from None
+        raise NotebookError(f"{source}: {_failed_cell(notebook)} failed: {type(error).__name__}\n{error}") from None
     return notebook
 
 
-def _failed_cell(notebook: nbformat.NotebookNode, source: Path) -> str:
+def _failed_cell(notebook: nbformat.NotebookNode) -> str:
     """Which cell stopped the run, as a reader finds it in the .py file: its first line of code."""
     for number, cell in enumerate(notebook.cells, 1):
         if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):

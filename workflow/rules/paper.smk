@@ -33,8 +33,8 @@ rule manuscript:
     localrule: True
     input:
         template=workflow.source_path("../../paper/manuscript.md"),
-        tables=[table_files(name)["csv"] for name in ("table1", "table2", *result_tables.RESULT_TABLES)],
-        table_text=[table_files(name)["md"] for name in ("table1", "table2", *result_tables.RESULT_TABLES)],
+        tables=[table_files(name)["csv"] for name in PAPER_TABLES],
+        table_text=[table_files(name)["md"] for name in PAPER_TABLES],
         figures=[figure_files(f"figure{n}")["png"] for n in range(1, 6)] + [figure_files(f"{name}_runs")["png"] for name in result_tables.RESULT_TABLES],
         claims=claims_files()["json"],
         notebooks=[notebook_files(name)["html"] for name in NOTEBOOKS],
