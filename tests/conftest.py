@@ -45,12 +45,18 @@ def tiny_world(tiny_config, tmp_path_factory) -> WorldLayout:
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
 
 
-def snakemake(*args: str, workdir: Path, check: bool = True, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh working directory laid out like a deployed workflow: the config/ and
-    slurm/ folders beside it, outputs and .snakemake/ inside it (Snakemake locks its working directory)."""
+def deploy(workdir: Path) -> Path:
+    """Lay `workdir` out like a deployed workflow: the config/ and slurm/ folders beside its outputs."""
     for folder in ("config", "slurm"):
         if not (workdir / folder).exists():
             (workdir / folder).symlink_to(REPO / folder)
+    return workdir
+
+
+def snakemake(*args: str, workdir: Path, check: bool = True, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh working directory laid out like a deployed workflow (`deploy`), outputs and
+    .snakemake/ inside it (Snakemake locks its working directory)."""
+    deploy(workdir)
     result = subprocess.run(
         [*SNAKEMAKE, *args],
         cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, timeout=timeout,

@@ -228,3 +228,20 @@ def test_standalone_server_serves_the_config(tiny_config, tiny_world, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_servers_sharing_a_call_log_record_every_rest_call_once(tiny_config, tiny_world, tmp_path):
+    """Two servers (two crawl jobs) append to one log: one line per REST call, with the time it arrived and
+    the serving process; file requests are not REST calls and are not logged."""
+    log = tmp_path / "calls.log"
+    config = server_config(tiny_config, port=0, call_log=str(log))
+    before = time.time()
+    with EmbeddedFlickrServer(tiny_world, config) as first, EmbeddedFlickrServer(tiny_world, config) as second:
+        row = pq.read_table(tiny_world.web_metadata).slice(0, 1).to_pylist()[0]
+        for running in (first, second, first):
+            client(running).photos.getInfo(photo_id=row["photo_id"])
+        still = client(first).photos.search(text=row["title"].split()[0], extras="url_sq")["photos"]["photo"][0]["url_sq"]
+        assert requests.get(still, timeout=10).status_code == 200
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert [method for _, _, method in lines] == ["flickr.photos.getInfo"] * 3 + ["flickr.photos.search"]
+    assert all(before <= float(arrived) <= time.time() and process.isdigit() for arrived, process, _ in lines)

@@ -3,6 +3,9 @@ configured batch global under torchrun, and measures accuracy over the whole tes
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -49,11 +52,54 @@ def test_a_resumed_run_ends_with_the_same_metrics(tiny_world, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _run(tiny_world, tmp_path / "resumed", stop_before_epoch=2)
     assert (tmp_path / "resumed" / "checkpoint.pt").exists()
+    assert not (tmp_path / "resumed" / "best.pt").exists(), "best.pt is written when the run ends"
+    # what Snakemake does before it runs the job again (a retry, a requeue, a rerun): delete its outputs;
+    # and what a kill in the middle of an atomic write leaves
+    (tmp_path / "resumed" / "metrics.csv").unlink()
+    leftovers = [tmp_path / "resumed" / name for name in (".checkpoint.pt.k1ll3d.tmp", ".best_so_far.pt.k1ll3d.tmp")]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a file")
     resumed = _run(tiny_world, tmp_path / "resumed")
     assert resumed == straight
     straight_csv = pd.read_csv(tmp_path / "straight" / "metrics.csv")
     assert straight_csv.equals(pd.read_csv(tmp_path / "resumed" / "metrics.csv"))
     assert list(straight_csv["epoch"]) == [0, 1, 2]
+    best = [torch.load(tmp_path / name / "best.pt", weights_only=False) for name in ("straight", "resumed")]
+    assert best[0]["epoch"] == best[1]["epoch"]
+    assert all(torch.equal(best[0]["model"][k], best[1]["model"][k]) for k in best[0]["model"])
+    assert not (tmp_path / "resumed" / "best_so_far.pt").exists()
+    assert not any(leftover.exists() for leftover in leftovers)
+
+
+def test_a_run_killed_after_its_last_checkpoint_only_writes_its_outputs(tiny_world, tmp_path, monkeypatch):
+    straight = _run(tiny_world, tmp_path / "straight")
+    replace = os.replace
+
+    def killed_before_best(source, target):
+        if Path(target).name == "best.pt":
+            raise KeyboardInterrupt("killed")
+        replace(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr("os.replace", killed_before_best)
+        with pytest.raises(KeyboardInterrupt):
+            _run(tiny_world, tmp_path / "run")
+    (tmp_path / "run" / "metrics.csv").unlink()
+    stopped = tmp_path / "run" / "checkpoint.pt"
+    before = stopped.stat().st_mtime_ns
+    assert _run(tiny_world, tmp_path / "run") == straight
+    assert stopped.stat().st_mtime_ns == before, "no epoch was trained again"
+    assert (tmp_path / "run" / "best.pt").exists() and (tmp_path / "run" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "metrics.csv").read_bytes()
+
+
+def test_a_checkpoint_without_its_best_weights_is_not_resumed(tiny_world, tmp_path, caplog):
+    """Resuming would end without best.pt when no later epoch beats the lost one."""
+    with pytest.raises(KeyboardInterrupt):
+        _run(tiny_world, tmp_path / "run", stop_before_epoch=2)
+    (tmp_path / "run" / "best_so_far.pt").unlink()
+    with caplog.at_level("WARNING", logger="noisyactions.training.trainer"):
+        _run(tiny_world, tmp_path / "run")
+    assert "best_so_far.pt is missing" in caplog.text and (tmp_path / "run" / "best.pt").exists()
 
 
 def test_a_checkpoint_of_a_finished_run_or_of_other_settings_is_not_resumed(tiny_world, tmp_path, caplog, monkeypatch):

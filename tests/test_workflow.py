@@ -38,28 +38,6 @@ def test_paper_config_builds_a_dag(tmp_path):
     assert not (tmp_path / "resources").exists()
 
 
-def test_slurm_profile_resolves(tmp_path):
-    # No conda here: override only the deployment method; everything else comes from ./slurm/config.yaml.
-    out = snakemake("world", "--profile", "slurm", "-n", "--sdm", "env-modules", workdir=tmp_path).stdout
-    assert "mem_mb=4000" in out and "runtime=60" in out
-
-
-def test_slurm_profile_at_paper_scale_gives_tables_4_and_5_gpu_jobs(tmp_path):
-    """Table 4's runs are R3D-18 on 25k, Table 5's R(2+1)D-18 on 100k, every training job on one GPU."""
-    out = snakemake("table4", "table5", "--profile", "slurm", "-n", "--sdm", "env-modules", "--configfile", str(REPO / "config" / "paper.yaml"),
-                    workdir=tmp_path).stdout
-    jobs = {block.split("output: ")[1].split()[0].rstrip(","): block for block in out.split("\n\n") if "rule " in block and "output: " in block}
-    training = {path: block for path, block in jobs.items() if path.startswith("results/r")}
-    expected = {f"results/r3d/seed0/pretrain/{init}/best.pt" for init in ("ssl_ucf101", "ssl_curated", "ssl_25k", "ssl_25k_then_balanced_focal")}
-    expected |= {"results/r2plus1d/seed0/pretrain/ssl_100k/best.pt"}
-    expected |= {f"results/r3d/seed0/finetune/ucf101/{init}/result.json" for init in ("scratch", "scratch_residual", "ssl_ucf101", "ssl_curated", "ssl_25k",
-                                                                                      "ssl_25k_then_balanced_focal")}
-    expected |= {f"results/r2plus1d/seed0/finetune/{dataset}/{init}/result.json" for dataset in ("ucf101", "hmdb51") for init in ("scratch", "ssl_100k")}
-    assert set(training) == expected
-    for path, block in training.items():
-        assert "gpu=1" in block and "runtime=1440" in block and "mem_mb=64000" in block, path
-
-
 def test_repeats_run_every_cell_with_its_own_seed(tmp_path):
     """training.repeats = 3: each pretraining and fine-tuning of Table 5 three times, seeds 7, 8, 9, each
     fine-tuning from the pretraining of its own seed (repeats are paired across cells)."""

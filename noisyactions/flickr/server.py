@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import threading
 import time
@@ -50,6 +51,26 @@ def to_xml(tag: str, value) -> str:
     return f"<{tag}{attributes}>{text}{children}</{tag}>"
 
 
+class CallLog:
+    """One line per REST call: arrival time, serving process, method. Every crawl job's server appends to the
+    same file; on one host, O_APPEND and one write per line keep each line whole."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "a", buffering=1)
+        self._lock = threading.Lock()
+
+    def record(self, arrived: float, method: str) -> None:
+        with self._lock:
+            if self._file is not None:  # a request still being answered after close() goes unlogged
+                self._file.write(f"{arrived!r} {os.getpid()} {method}\n")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
 class EmbeddedFlickr:
     """The application: routes a request to a Flickr method or a file, with counting and faults."""
 
@@ -61,6 +82,7 @@ class EmbeddedFlickr:
         self.methods: FlickrMethods | None = None  # needs the bound address: set by EmbeddedFlickrServer
         self.call_counts: Counter[str] = Counter()
         self._count_lock = threading.Lock()
+        self.call_log: CallLog | None = None  # opened by EmbeddedFlickrServer once its port is bound
 
     def count(self, name: str) -> None:
         with self._count_lock:
@@ -70,6 +92,8 @@ class EmbeddedFlickr:
     def rest(self, params: dict, authorization: str) -> tuple[dict, str | None]:
         """The answer to one REST call (before formatting) and the transport fault to apply, if any."""
         method = params.get("method", "")
+        if self.call_log is not None:
+            self.call_log.record(time.time(), method)
         self.count(method)
         allowed = REST_FAULTS if method in PER_PHOTO_METHODS else tuple(k for k in REST_FAULTS if k != "code_1")
         fault = self.faults.draw(allowed)
@@ -222,6 +246,7 @@ class EmbeddedFlickrServer:
         host, port = self.httpd.server_address[:2]
         self.base_url = f"http://{host}:{port}"
         self.app.methods = FlickrMethods(self.app.catalog, self.base_url, self.app.result_cap, self.app.max_page)
+        self.app.call_log = CallLog(server["call_log"]) if server.get("call_log") else None
         self._thread: threading.Thread | None = None
 
     @property
@@ -239,7 +264,13 @@ class EmbeddedFlickrServer:
 
     def stop(self) -> None:
         self.httpd.shutdown()
+        self.close()
+
+    def close(self) -> None:
+        """Release the port and the call log (after serve_forever has returned)."""
         self.httpd.server_close()
+        if self.app.call_log is not None:
+            self.app.call_log.close()
 
     def __enter__(self) -> "EmbeddedFlickrServer":
         return self.start()
@@ -269,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.close()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
-from noisyactions.atomic import atomic_write_bytes, atomic_write_text
+from noisyactions.atomic import atomic_write_bytes, atomic_write_text, remove_orphaned_temp_files
 from noisyactions.evaluation import top1_accuracy, video_prediction
 from noisyactions.training.step import backward_and_step
 from noisyactions.video.dataset import collate_clips
@@ -155,8 +155,10 @@ def fit(
 ) -> dict:
     """Train for train["epochs"], resuming from out_dir/checkpoint.pt when it exists.
 
-    Writes checkpoint.pt (every epoch), metrics.csv, and best.pt (best validation top-1, or the last
-    epoch without validation). A criterion that is a Module (PCL's, with its memory bank) moves to the
+    Writes checkpoint.pt and metrics.csv every epoch, and best.pt (best validation top-1, or the last
+    epoch without validation) when the run ends. Until then the best epoch's weights are in
+    best_so_far.pt: Snakemake deletes a job's declared outputs (best.pt) before it runs it again, so
+    a resumed run whose best epoch came before the interruption still has them. A criterion that is a Module (PCL's, with its memory bank) moves to the
     device and its state is checkpointed beside the model's. best.pt holds the model's architecture, so
     whoever loads the weights builds the same model. Returns the summary: best epoch and its metrics."""
     out_dir = Path(out_dir)
@@ -179,11 +181,13 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and train["amp"] else None
     history, start, best = [], 0, {"epoch": -1, "top1": -1.0}
-    checkpoint_path = out_dir / "checkpoint.pt"
+    checkpoint_path, best_so_far = out_dir / "checkpoint.pt", out_dir / "best_so_far.pt"
+    if main_process:  # a run killed mid-write (cancelled, requeued) leaves its temporary file behind
+        remove_orphaned_temp_files([checkpoint_path, best_so_far, out_dir / "best.pt", out_dir / "metrics.csv"])
     bare = model.module if distributed() else model
     # what makes a checkpoint this run's (the loader's worker count changes no result)
     setup = {"architecture": bare.architecture, "train": {k: v for k, v in train.items() if k != "workers"}, "videos": len(train_set)}
-    state = _resumable_state(checkpoint_path, setup)
+    state = _resumable_state(checkpoint_path, best_so_far, setup)
     if state is not None:
         try:
             (model.module if distributed() else model).load_state_dict(state["model"])
@@ -217,21 +221,26 @@ def fit(
         if main_process:
             if score >= best["top1"]:
                 best = {"epoch": epoch, "top1": score}
-                _save(out_dir / "best.pt", {"model": bare.state_dict(), "architecture": bare.architecture, "epoch": epoch, "metrics": metrics})
+                _save(best_so_far, {"model": bare.state_dict(), "architecture": bare.architecture, "epoch": epoch, "metrics": metrics})
             _save(checkpoint_path, {"model": bare.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                     "scaler": scaler.state_dict() if scaler else None, "epoch": epoch, "history": history, "best": best,
                                     "criterion": criterion.state_dict() if stateful_criterion else None, "setup": setup})
             _write_metrics(out_dir / "metrics.csv", history)
         log.info("epoch %d: %s", epoch, metrics)
+    if main_process:
+        _write_metrics(out_dir / "metrics.csv", history)  # again, for a run that had only this left to do
+        if best_so_far.exists():
+            os.replace(best_so_far, out_dir / "best.pt")
     best_metrics = history[best["epoch"]] if history and best["epoch"] >= 0 else {}
     return {"best_epoch": best["epoch"], **best_metrics}
 
 
-def _resumable_state(checkpoint_path: Path, setup: dict) -> dict | None:
+def _resumable_state(checkpoint_path: Path, best_so_far: Path, setup: dict) -> dict | None:
     """The checkpoint left in the output folder when it is this run's, stopped before its last epoch.
     Snakemake keeps it across reruns (it is not a declared output), and reruns a job when its settings
     or inputs changed: a checkpoint of other settings, another number of videos or a finished run is
-    then the wrong start, and the run starts over (and says so)."""
+    then the wrong start, and the run starts over (and says so). So does one whose best epoch's weights
+    are gone, which would end without a best.pt."""
     if not checkpoint_path.exists():
         return None
     try:
@@ -244,7 +253,12 @@ def _resumable_state(checkpoint_path: Path, setup: dict) -> dict | None:
         log.warning("%s was written with other settings (%s differ): starting over", checkpoint_path, ", ".join(differs))
         return None
     if epoch + 1 >= setup["train"]["epochs"]:
+        if best_so_far.exists():  # killed after its last checkpoint, before best.pt: only that is left to do
+            return saved
         log.warning("%s is a finished run: starting over", checkpoint_path)
+        return None
+    if saved["best"]["epoch"] >= 0 and not best_so_far.exists():
+        log.warning("%s is missing, so the best epoch's weights are lost: starting over", best_so_far)
         return None
     return saved
 

@@ -263,12 +263,14 @@ JOB_SECTIONS = {"pretrain": ("pretrain", "cce_mask", "balanced_focal"), "ssl": (
 
 def training_params(job):
     """The training settings a job of this kind reads: a change to another kind's settings, to
-    training.tables or to the GPU request does not rerun it."""
+    training.tables does not rerun it."""
     others = {section for kind, sections in JOB_SECTIONS.items() if kind != job for section in sections}
-    return {k: v for k, v in config["training"].items() if k not in others | {"tables", "gpu_runtime_minutes", "gpu_mem_mb"}}
+    return {k: v for k, v in config["training"].items() if k not in others | {"tables"}}
 
 
-GPU_RESOURCES = dict(gpu=1, runtime=config["training"]["gpu_runtime_minutes"], mem_mb=config["training"]["gpu_mem_mb"])
+# A training job's CPUs: the loader's worker processes and the training process (on SLURM, --cpus-per-task).
+# Its GPU, memory, time limit and partition are the cluster's business: slurm/config.yaml's GPU block.
+TRAINING_THREADS = config["training"]["workers"] + 1
 
 
 # -- robustness --------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ rule pretrain_supervised:
         loss=lambda wildcards: parse_init(wildcards.supervised, SPLIT_NAMES).loss,
         video=config["video"],
         training=training_params("pretrain"),
+    threads: TRAINING_THREADS
     resources:
-        **GPU_RESOURCES,
+        gpu=1,
     conda:
         "../../envs/torch.yaml"
     script:
@@ -35,8 +36,9 @@ rule pretrain_ssl:
     params:
         video=config["video"],
         training=training_params("ssl"),
+    threads: TRAINING_THREADS
     resources:
-        **GPU_RESOURCES,
+        gpu=1,
     conda:
         "../../envs/torch.yaml"
     script:
@@ -55,8 +57,9 @@ rule finetune:
         video=config["video"],
         training=training_params("finetune"),
         residual_input=lambda wildcards: parse_init(wildcards.init, SPLIT_NAMES).residual_input,
+    threads: TRAINING_THREADS
     resources:
-        **GPU_RESOURCES,
+        gpu=1,
     conda:
         "../../envs/torch.yaml"
     script:
