@@ -8,7 +8,11 @@ embedded default's until 2026-11-30; it now trains 8x24x24 clips): width 1/8, 16
 embedded 25K split). Inputs are random tensors, memory-bank indices random in range(videos): the
 model's cost alone (benchmarks/video_loading.py measures what feeds it).
 
-    python benchmarks/training_throughput.py [--steps 10]
+Each supervised line also gives the step's FLOPs per clip (3x the forward pass, torch.utils.flop_counter)
+and the achieved TFLOP/s; on a GPU the MFU against its dense peak (noisyactions.training.flops.PEAK_TFLOPS:
+bf16/fp16 with AMP, TF32 without), or against --peak-tflops for a GPU not in the table or for the CPU.
+
+    python benchmarks/training_throughput.py [--steps 10] [--peak-tflops T]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from noisyactions.training.flops import model_flops_utilisation, peak_tflops, training_flops_per_clip  # noqa: E402
 from noisyactions.training.models import VideoResNet18, parameter_count  # noqa: E402
 from noisyactions.training.pcl import PCLLoss, PCLModel  # noqa: E402
 from noisyactions.training.pretext import PRETEXT_TASKS  # noqa: E402
@@ -88,6 +93,13 @@ def pcl(kind: str, width: float, batch: int, frames: int, side: int, device: tor
     return rate(step, batch, device, steps)
 
 
+def utilisation(kind: str, width: float, frames: int, side: int, clips_per_s: float, peak: float | None) -> str:
+    """', <GFLOPs>/clip, <TFLOP/s>[, MFU <%>]' for a supervised step rate."""
+    flops = training_flops_per_clip(VideoResNet18(kind, 400, width), (3, frames, side, side))
+    text = f", {flops / 1e9:.1f} GFLOPs/clip, {clips_per_s * flops / 1e12:.2f} TFLOP/s"
+    return text + (f", MFU {model_flops_utilisation(clips_per_s, flops, peak):.1%} of {peak:g}" if peak else "")
+
+
 def pcl_line(kind: str, scale: str, batch: int, tail: str, tuples_per_s: float) -> str:
     return (f"{kind:<9} PCL (residual), {scale}, batch {batch} tuples, {tail}: "
             f"{tuples_per_s * TUPLE_LEN:8.1f} clips/s ({tuples_per_s:.1f} tuples/s)")
@@ -96,6 +108,7 @@ def pcl_line(kind: str, scale: str, batch: int, tail: str, tuples_per_s: float) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU (default: the GPU's from the table)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, Python {platform.python_version()}, {torch.get_num_threads()} CPU threads")
     if torch.cuda.is_available():
@@ -106,8 +119,9 @@ def main() -> None:
             params = parameter_count(VideoResNet18(kind, 400, 1.0))
             for amp in (True, False):
                 clips_per_s = supervised(kind, 1.0, 64, 16, 112, device, amp, args.steps)
+                peak = args.peak_tflops or peak_tflops(torch.cuda.get_device_name(), mixed_precision=amp)
                 print(f"{kind:<9} width 1 ({params:,} params), 16x112x112, batch 64, AMP {'on ' if amp else 'off'}: "
-                      f"{clips_per_s:8.1f} clips/s")
+                      f"{clips_per_s:8.1f} clips/s{utilisation(kind, 1.0, 16, 112, clips_per_s, peak)}")
             for batch in (16, 64):
                 tuples_per_s = pcl(kind, 1.0, batch, 16, 112, device, True, args.steps, 100_000, 1024)
                 print(pcl_line(kind, "width 1, 16x112x112", batch, "AMP on, K 1024, bank 100,000", tuples_per_s))
@@ -116,7 +130,8 @@ def main() -> None:
         device = torch.device("cpu")
         for kind in ("r3d", "r2plus1d"):
             clips_per_s = supervised(kind, 0.125, 16, 16, 32, device, False, args.steps)
-            print(f"{kind:<9} width 1/8, 16x32x32, batch 16, CPU: {clips_per_s:8.1f} clips/s")
+            print(f"{kind:<9} width 1/8, 16x32x32, batch 16, CPU: {clips_per_s:8.1f} clips/s"
+                  f"{utilisation(kind, 0.125, 16, 32, clips_per_s, args.peak_tflops)}")
             tuples_per_s = pcl(kind, 0.125, 16, 16, 32, device, False, args.steps, 100, 1024)
             print(pcl_line(kind, "width 1/8, 16x32x32", 16, "K 1024, bank 100, CPU", tuples_per_s))
 
