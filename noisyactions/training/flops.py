@@ -3,7 +3,8 @@
 FLOPs are counted by torch.utils.flop_counter (two per multiply-add, as vendors count their peaks) on the
 forward pass; a training step counts as three forward passes (the backward pass computes gradients for
 both activations and weights), the usual convention, so MFU compares across code and hardware: a faster
-kernel raises it, recomputation or padding does not. Counting runs on the meta device: no memory, no time.
+kernel raises it, recomputation or padding does not. The counted pass runs on a meta-device copy of the
+model, which holds no data and computes nothing.
 """
 
 from __future__ import annotations

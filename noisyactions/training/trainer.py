@@ -158,8 +158,8 @@ def fit(
     Writes checkpoint.pt and metrics.csv every epoch, and best.pt (best validation top-1, or the last
     epoch without validation) when the run ends. Until then the best epoch's weights are in
     best_so_far.pt: Snakemake deletes a job's declared outputs (best.pt) before it runs it again, so
-    a resumed run whose best epoch came before the interruption still has them. A criterion that is a Module (PCL's, with its memory bank) moves to the
-    device and its state is checkpointed beside the model's. best.pt holds the model's architecture, so
+    a resumed run whose best epoch came before the interruption still has them. A criterion that is a
+    Module (PCL's, with its memory bank) moves to the device and its state is checkpointed beside the model's. best.pt holds the model's architecture, so
     whoever loads the weights builds the same model. Returns the summary: best epoch and its metrics."""
     out_dir = Path(out_dir)
     batch = batch_per_process(train["batch_size"], processes())
@@ -228,7 +228,8 @@ def fit(
             _write_metrics(out_dir / "metrics.csv", history)
         log.info("epoch %d: %s", epoch, metrics)
     if main_process:
-        _write_metrics(out_dir / "metrics.csv", history)  # again, for a run that had only this left to do
+        if start == train["epochs"]:  # killed after its last checkpoint: the epochs above wrote no metrics.csv
+            _write_metrics(out_dir / "metrics.csv", history)
         if best_so_far.exists():
             os.replace(best_so_far, out_dir / "best.pt")
     best_metrics = history[best["epoch"]] if history and best["epoch"] >= 0 else {}

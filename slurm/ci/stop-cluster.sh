@@ -12,6 +12,10 @@ say() { echo "stop-cluster: $*" >&2; }
 export SLURM_CONF=$STATE/etc/slurm.conf
 
 running() { [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$1" ]; }  # name pid: that daemon, not a reused PID
+gone_within() {  # name pid tenths-of-a-second
+    for _ in $(seq "$3"); do running "$1" "$2" || return 0; sleep 0.1; done
+    ! running "$1" "$2"
+}
 if running slurmctld "$(awk '$1 == "slurmctld" { print $2 }' "$STATE/pids")"; then
     squeue --noheader --format=%i | xargs -r scancel
     for _ in $(seq 300); do [ -z "$(squeue --noheader --format=%i 2>/dev/null)" ] && break; sleep 0.1; done
@@ -20,13 +24,12 @@ left=()
 while read -r name pid; do
     running "$name" "$pid" || continue
     kill -TERM "$pid"
-    for _ in $(seq 100); do running "$name" "$pid" || break; sleep 0.1; done
-    if running "$name" "$pid"; then
+    if ! gone_within "$name" "$pid" 100; then
         say "$name ($pid) ignored SIGTERM for 10 s: killing it"
         kill -KILL "$pid"
-        for _ in $(seq 50); do running "$name" "$pid" || break; sleep 0.1; done
+        gone_within "$name" "$pid" 50 || { left+=("$name $pid"); continue; }
     fi
-    if running "$name" "$pid"; then left+=("$name $pid"); else say "stopped $name ($pid)"; fi
+    say "stopped $name ($pid)"
 done < <(tac "$STATE/pids")
 if [ "$(readlink "$SYSTEM_CONF")" = "$SLURM_CONF" ]; then rm "$SYSTEM_CONF"; fi
 if [ ${#left[@]} -gt 0 ]; then
