@@ -19,6 +19,7 @@ include: "workflow/rules/video.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/cost.smk"
 include: "workflow/rules/paper.smk"
 
 

@@ -18,6 +18,7 @@ from noisyactions.world.layout import WorldLayout
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
 SHARED = REPO.parent / "shared"
+GPU_DEFAULTS = load_config(REPO / "config" / "config.yaml")["training"]["gpu"]  # training.gpu as the schema fills it in
 
 
 def build_world(config: dict, root: Path) -> WorldLayout:

@@ -47,13 +47,13 @@ def test_the_installed_overlay_only_swaps_conda_for_a_method_that_deploys_nothin
 def test_the_gpu_block_names_exactly_the_rules_that_ask_for_a_gpu(tmp_path):
     """The training rules declare gpu=1; the profile's GPU block (one YAML anchor) gives all of them the same
     submission settings."""
-    jobs = _jobs(snakemake("all", "-n", "--cores", "8", "--configfile", str(REPO / "config" / "paper.yaml"), workdir=tmp_path).stdout)
+    jobs = _jobs(snakemake("all", "-n", "--cores", "16", "--configfile", str(REPO / "config" / "paper.yaml"), workdir=tmp_path).stdout)
     gpu_rules = {job["rule"] for job in jobs if job["resources"].get("gpu") == "1"}
     assert gpu_rules == {"pretrain_supervised", "pretrain_ssl", "finetune"}
     gpu_block = {rule: settings for rule, settings in PROFILE["set-resources"].items() if "gpu" in settings}
     assert set(gpu_block) == gpu_rules and len({yaml.safe_dump(settings) for settings in gpu_block.values()}) == 1
-    # CPUs: the loader's workers (paper.yaml: 4) and the training process
-    assert {job["threads"] for job in jobs if job["rule"] in gpu_rules} == {5}
+    # CPUs: the loader's workers (paper.yaml: 14) and the training process
+    assert {job["threads"] for job in jobs if job["rule"] in gpu_rules} == {15}
 
 
 def test_paper_scale_gpu_jobs_are_submitted_as_the_readme_documents(tmp_path):
@@ -77,7 +77,7 @@ def test_paper_scale_gpu_jobs_are_submitted_as_the_readme_documents(tmp_path):
     assert not any("gpu" in job["resources"] or "slurm_partition" in job["resources"] for job in jobs if job not in training)
     readme = (REPO / "README.md").read_text()
     row = next(line for line in readme.splitlines() if line.strip().startswith("| `pretrain_supervised`, `pretrain_ssl`, `finetune`"))
-    for flag in ("--gpus=1", "--mem 64000", "-t 1440", "--cpus-per-task=5", "-p <slurm_partition>", "-A <slurm_account>"):
+    for flag in ("--gpus=1", "--mem 64000", "-t 1440", "--cpus-per-task=15", "-p <slurm_partition>", "-A <slurm_account>"):
         assert flag in row, (flag, row)
 
 

@@ -18,8 +18,7 @@ from noisyactions.training.pcl_data import PretextTupleDataset
 from noisyactions.training.pretext import NONE, REMOTE_CLIP, ROTATION, draw_pretext
 from noisyactions.training.result_tables import TABLES, build_table, table_spec
 from noisyactions.training.trainer import fit
-from noisyactions.video.transforms import KINETICS_MEAN, KINETICS_STD
-from conftest import REPO
+from conftest import GPU_DEFAULTS, REPO
 
 PAPER_CONFIG = REPO / "config" / "paper.yaml"
 FRAMES, SIDE = 40, 16
@@ -39,9 +38,8 @@ def _frame_caches(tmp_path, videos: int = 6) -> pd.DataFrame:
 
 
 def _frames_read(clip: torch.Tensor) -> list[int]:
-    """The frame numbers of a normalised (C, T, H, W) clip of flat frames (channel 0 undone)."""
-    values = clip[0].mean(dim=(1, 2)) * KINETICS_STD[0] + KINETICS_MEAN[0]
-    return [round(float(v) * 255 / 5) for v in values]
+    """The frame numbers of a uint8 (C, T, H, W) clip of flat frames."""
+    return [round(float(v) / 5) for v in clip[0].float().mean(dim=(1, 2))]
 
 
 def test_tuples_hold_the_drawn_windows_and_the_task_label(tmp_path):
@@ -83,7 +81,7 @@ def _pcl_fit(tmp_path, out_dir, stop_before_epoch=None):
         if epoch == stop_before_epoch:
             raise KeyboardInterrupt("killed")
 
-    train = {"epochs": 3, "batch_size": 3, "lr": 0.01, "weight_decay": 0.0, "amp": False, "workers": 0, "seed": 2}
+    train = {"epochs": 3, "batch_size": 3, "lr": 0.01, "weight_decay": 0.0, "precision": "bf16", "gpu": GPU_DEFAULTS, "workers": 0, "seed": 2}
     summary = fit(model, criterion, dataset, out_dir, train, on_epoch_start=interrupt)
     return summary, criterion
 
@@ -178,7 +176,7 @@ def test_pcl_under_torchrun_on_two_cpu_processes_matches_one_process_steps(tmp_p
     from noisyactions.training.launch import REPO_ROOT, run_job, torchrun_command
 
     _frame_caches(tmp_path, 8).assign(target=[[0]] * 8, split="train").to_parquet(tmp_path / "index.parquet")
-    training = {"epochs": 1, "batch_size": 4, "lr": 0.01, "weight_decay": 0.0, "amp": False, "workers": 0, "seed": 2, "width": 0.125,
+    training = {"epochs": 1, "batch_size": 4, "lr": 0.01, "weight_decay": 0.0, "precision": "bf16", "gpu": GPU_DEFAULTS, "workers": 0, "seed": 2, "width": 0.125,
                 "input": {}, "ssl": {"epochs": 2, "clip_length": None, **PCL, "negatives": 4, "temperature": 0.2, "memory_momentum": 0.5,
                                      "projection_dim": 8, "contrast_weight": 0.5, "pretext_weight": 1.0, "residual": True}}
     arguments = {"model": "r2plus1d", "cache_index": str(tmp_path / "index.parquet"), "video": GEOMETRY, "training": training}

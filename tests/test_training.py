@@ -12,15 +12,17 @@ import torch
 import torch.nn.functional as F
 
 from noisyactions.training import run
+from noisyactions.training.evaluation_epochs import evaluation_epochs
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.run import finetune
 from noisyactions.training.trainer import CheckpointError, batch_per_process, evaluate, fit, load_backbone
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import ucf_style_index
+from conftest import GPU_DEFAULTS
 
 GEOMETRY = {"clip_length": 4, "short_side": 20, "crop": 16, "test_clips": "windows", "test_clip_count": 2, "decode_threads": 1, "max_skip": 1,
             "cache": {"use_partial": True}}
-TRAIN = {"epochs": 3, "batch_size": 4, "lr": 0.03, "weight_decay": 0.0, "amp": False, "workers": 0, "seed": 5}
+TRAIN = {"epochs": 3, "batch_size": 4, "lr": 0.03, "weight_decay": 0.0, "precision": "bf16", "gpu": GPU_DEFAULTS, "workers": 0, "seed": 5}
 
 
 def _ucf(tiny_world):
@@ -33,7 +35,7 @@ def _cached_index(tiny_world) -> pd.DataFrame:
     return _ucf(tiny_world).videos.assign(target=lambda f: f["target"].map(lambda t: [int(t)]), cached=None, frames=0, status="ok")
 
 
-def _run(tiny_world, out_dir, stop_before_epoch=None):
+def _run(tiny_world, out_dir, stop_before_epoch=None, train_settings=TRAIN):
     index = _ucf(tiny_world)
     train = ClipDataset(index.split("train"), len(index.classes), GEOMETRY, train=True, seed=5)
     val = ClipDataset(index.split("test"), len(index.classes), GEOMETRY, train=False, seed=5)
@@ -44,7 +46,7 @@ def _run(tiny_world, out_dir, stop_before_epoch=None):
 
     torch.manual_seed(5)
     model = VideoResNet18("r3d", len(index.classes), 0.125)
-    return fit(model, lambda logits, target, _: F.cross_entropy(logits, target), train, out_dir, TRAIN, val_set=val, on_epoch_start=interrupt)
+    return fit(model, lambda logits, target, _: F.cross_entropy(logits, target), train, out_dir, train_settings, val_set=val, on_epoch_start=interrupt)
 
 
 def test_a_resumed_run_ends_with_the_same_metrics(tiny_world, tmp_path):
@@ -69,6 +71,42 @@ def test_a_resumed_run_ends_with_the_same_metrics(tiny_world, tmp_path):
     assert all(torch.equal(best[0]["model"][k], best[1]["model"][k]) for k in best[0]["model"])
     assert not (tmp_path / "resumed" / "best_so_far.pt").exists()
     assert not any(leftover.exists() for leftover in leftovers)
+
+
+def test_evaluating_every_other_epoch_tests_those_and_the_last_and_picks_the_best_among_them(tiny_world, tmp_path):
+    every_epoch = _run(tiny_world, tmp_path / "every")
+    sparse = _run(tiny_world, tmp_path / "sparse", train_settings={**TRAIN, "epochs": 4, "evaluate_every": 2})
+    metrics = pd.read_csv(tmp_path / "sparse" / "metrics.csv")
+    assert list(metrics["val_top1"].notna()) == [False, True, False, True]  # epochs 1 and 3 (the last)
+    assert metrics["val_videos"].dropna().tolist() == [len(_ucf(tiny_world).split("test"))] * 2
+    tested = metrics.dropna(subset=["val_top1"])
+    assert sparse["best_epoch"] in (1, 3) and sparse["val_top1"] == tested["val_top1"].max()
+    assert sparse["best_epoch"] == tested.loc[tested["val_top1"] == tested["val_top1"].max(), "epoch"].iloc[-1]  # ties: the later
+    assert torch.load(tmp_path / "sparse" / "best.pt", weights_only=False)["epoch"] == sparse["best_epoch"]
+    assert pd.read_csv(tmp_path / "every" / "metrics.csv")["val_top1"].notna().all() and every_epoch["best_epoch"] >= 0
+
+
+def test_evaluation_reads_through_loader_workers_to_the_same_result(tiny_world):
+    """Loader processes read the test videos in order: the same predictions, video by video, as reading
+    them in the training process."""
+    index = _ucf(tiny_world)
+    test = ClipDataset(index.split("test"), len(index.classes), GEOMETRY, train=False, seed=5)
+    torch.manual_seed(5)
+    model = VideoResNet18("r3d", len(index.classes), 0.125)
+    by_process = {workers: evaluate(model, test, torch.device("cpu"), workers=workers, batch_clips=3) for workers in (0, 2)}
+    assert by_process[0] == by_process[2] and by_process[0]["videos"] == len(index.split("test"))
+    pixels = {workers: _FirstPixelsAsLogits() for workers in (0, 2)}  # predictions set by each window's own pixels
+    assert evaluate(pixels[0], test, torch.device("cpu"), batch_clips=3) == evaluate(pixels[2], test, torch.device("cpu"), workers=2, batch_clips=3)
+    assert pixels[0].batches == pixels[2].batches and sum(pixels[0].batches) > len(index.split("test"))  # several windows a video
+
+
+def test_evaluation_epochs_are_every_nth_and_the_last():
+    assert evaluation_epochs(4, 1) == [0, 1, 2, 3]
+    assert evaluation_epochs(10, 3) == [2, 5, 8, 9]
+    assert len(evaluation_epochs(100, 10)) == 10 and evaluation_epochs(100, 10)[-1] == 99
+    assert evaluation_epochs(3, 5) == [2]
+    with pytest.raises(ValueError, match="evaluate_every = 0: must be at least 1"):
+        evaluation_epochs(3, 0)
 
 
 def test_a_run_killed_after_its_last_checkpoint_only_writes_its_outputs(tiny_world, tmp_path, monkeypatch):
@@ -255,18 +293,18 @@ def test_evaluation_batches_clips_across_videos_and_keeps_each_video_its_own(bat
     """Windows of several videos go through the model together; each video's prediction must still
     average exactly its own windows (videos of 1, 3 and 2 windows; a failure between them counts wrong)."""
 
-    def video(target: int, windows: int, decoy: int) -> dict:
-        clips = torch.zeros(windows, 3, 2, 2, 2)
-        clips.view(windows, -1)[:, target] = 1.0
-        clips.view(windows, -1)[0, decoy] = 1.5  # one window leans elsewhere: only the average is right
-        return {"clip": clips, "target": torch.tensor(target)}
+    def video(target: int, windows: int, decoy: int, item: int) -> dict:
+        clips = torch.zeros(windows, 3, 2, 2, 2, dtype=torch.uint8)  # as the loader hands them over
+        clips.view(windows, -1)[:, target] = 100
+        clips.view(windows, -1)[0, decoy] = 150  # one window leans elsewhere: only the average is right
+        return {"clip": clips, "target": torch.tensor(target), "index": item}
 
-    dataset = [video(0, 1, 0), video(2, 3, 1), {"failure": "unreadable"}, video(3, 2, 3), video(1, 3, 0)]
+    dataset = [video(0, 1, 0, 0), video(2, 3, 1, 1), {"failure": "unreadable", "index": 2}, video(3, 2, 3, 3), video(1, 3, 0, 4)]
     model = _FirstPixelsAsLogits()
     result = evaluate(model, dataset, torch.device("cpu"), batch_clips=batch_clips)
     assert result == {"top1": 4 / 5, "videos": 5, "failed_videos": 1}
-    # whole videos are added until a batch holds at least batch_clips clips (windows: 1, 3, 2, 3)
-    assert model.batches == {1: [1, 3, 2, 3], 2: [4, 2, 3], 5: [6, 3], 64: [9]}[batch_clips]
+    # batches of exactly batch_clips windows (one shape for cuDNN and compiled models), the last smaller: 9 windows in all
+    assert model.batches == {1: [1] * 9, 2: [2, 2, 2, 2, 1], 5: [5, 4], 64: [9]}[batch_clips]
 
 
 def test_the_residual_control_starts_from_scratch_on_frame_differences(tmp_path):

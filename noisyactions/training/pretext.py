@@ -20,9 +20,9 @@ The remote clip is a window of the same length and skip at least `remote_distanc
 When neither fits, the task is drawn again among the other four, as the authors' loader does (the
 authors required both sides to fit; one is enough here).
 
-Transforms work on float clips in the layout the models take, (C, T, H, W) or batched (B, C, T, H, W):
-time is dim -3, height -2, width -1. Rotation needs square frames and the quadrant permutation even
-sides; training crops are square (video.crop).
+Transforms move pixels only, so they work on the loader's uint8 clips as on float ones, in the layout
+the models take, (C, T, H, W) or batched (B, C, T, H, W): time is dim -3, height -2, width -1. Rotation
+needs square frames and the quadrant permutation even sides; training crops are square (video.crop).
 """
 
 from __future__ import annotations

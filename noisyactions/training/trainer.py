@@ -1,7 +1,9 @@
 """The training loop every table uses (Sec. 5), in the shape of torchvision's video reference:
 `train_one_epoch`, `evaluate`, and `fit`, which checkpoints every epoch and resumes from the last one.
 
-SGD with Nesterov momentum, a per-iteration cosine schedule, mixed precision on GPU. Everything random
+SGD with Nesterov momentum, a per-iteration cosine schedule, mixed precision on GPU (step.py: bf16 by
+default, channels_last_3d, fused SGD, optionally torch.compile). Clips arrive as uint8 and are
+normalised on the training device. Everything random
 is drawn from (seed, epoch, item), so a run killed mid-way and resumed from its checkpoint ends, on a
 CPU, with the same metrics as one that was never stopped. With several GPUs under torchrun it wraps
 the model in DistributedDataParallel and shards each epoch with a DistributedSampler; the configured
@@ -26,14 +28,19 @@ from tqdm import tqdm
 
 from noisyactions.atomic import atomic_write_bytes, atomic_write_text, remove_orphaned_temp_files
 from noisyactions.evaluation import top1_accuracy, video_prediction
-from noisyactions.training.step import backward_and_step
+from noisyactions.training.evaluation_epochs import evaluation_epochs
+from noisyactions.training.step import StepPrecision, backward_and_step, compiled, load_sgd_state, model_input, move_to_device, sgd, step_precision
 from noisyactions.video.dataset import collate_clips
+from noisyactions.video.transforms import normalise
 
 log = logging.getLogger(__name__)
 
 
 class CheckpointError(RuntimeError):
     pass
+
+
+VALIDATION_METRICS = ("top1", "videos", "failed_videos")  # what evaluate() returns, as val_<name> columns
 
 
 def device_for_run() -> torch.device:
@@ -59,22 +66,29 @@ def batch_per_process(batch_size: int, world: int) -> int:
     return batch_size // world
 
 
-def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, scaler, epoch: int) -> dict:
+def device_clips(clips: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    """A uint8 batch from the loader as the model's float input on `device` (normalised there)."""
+    return normalise(model_input(clips.to(device, non_blocking=True), channels_last))
+
+
+def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, precision: StepPrecision, scaler, epoch: int,
+                    channels_last: bool = False) -> dict:
+    """One pass over `loader`; `model` is what the steps call (compiled, wrapped in DDP or not)."""
     model.train()
-    total, batches, seen, failed = 0.0, 0, 0, 0
-    parts: dict[str, torch.Tensor] = {}  # a criterion's terms (PCL's), summed on the device: no sync per step
+    total, batches, seen, failed = torch.zeros((), dtype=torch.float64, device=device), 0, 0, 0
+    parts: dict[str, torch.Tensor] = {}  # the loss and a criterion's terms (PCL's) summed on the device: no sync per step
     for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
         failed += len(batch["failures"])
         if not _every_process_has_clips("clip" in batch, device):
             continue
         seen += len(batch["target"])
-        clips, targets = batch["clip"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
-        with torch.autocast(device.type, enabled=scaler is not None):
+        clips, targets = device_clips(batch["clip"], device, channels_last), batch["target"].to(device, non_blocking=True)
+        with precision.autocast():
             logits = model(clips)
         loss = criterion(logits, targets, batch["index"])
         backward_and_step(loss, optimizer, scaler)
         scheduler.step()
-        total += loss.item()
+        total += loss.detach()
         batches += 1
         for name, value in getattr(criterion, "parts", {}).items():
             parts[name] = parts.get(name, 0) + value
@@ -82,7 +96,7 @@ def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, de
         counts = torch.tensor([seen, failed], device=device)
         torch.distributed.all_reduce(counts)
         seen, failed = (int(n) for n in counts.tolist())
-    return {"loss": total / max(batches, 1), **{name: float(value) / batches for name, value in parts.items()},
+    return {"loss": float(total) / max(batches, 1), **{name: float(value) / batches for name, value in parts.items()},
             "steps": batches, "clips": seen, "failed_samples": failed}
 
 
@@ -98,33 +112,49 @@ def _every_process_has_clips(has_clips: bool, device: torch.device) -> bool:
 
 
 @torch.no_grad()
-def evaluate(model, dataset, device, batch_clips: int = 64) -> dict:
+def evaluate(model, dataset, device, precision: StepPrecision | None = None, workers: int = 0, batch_clips: int = 64,
+             channels_last: bool = False) -> dict:
     """Top-1 video accuracy over every video of `dataset`: each video's clips are averaged; a video that
-    comes back as a failure counts as wrong. Clips of several videos go through the model together
-    (about `batch_clips` at a time): a video's few windows alone make batches too small to keep a
-    CPU or GPU busy."""
+    comes back as a failure counts as wrong. `workers` loader processes read the videos, in order, while
+    the model runs; every test clip of every video goes through the model in batches of exactly
+    `batch_clips` (the last smaller), windows of several videos together: one video's few windows make
+    batches too small to keep a GPU busy, and one batch shape is what cuDNN's autotuner wants. Under the
+    training step's autocast, on the model itself (never compiled: evaluation's last batch has a shape of
+    its own, which would compile again)."""
     model.eval()
-    predictions, targets, failed = [], [], 0
-    pending: list[torch.Tensor] = []
+    precision = precision or step_precision("fp32", device)
+    loader = DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers, collate_fn=collate_clips, pin_memory=device.type == "cuda")
+    windows, targets, logits, failed = [], [], [], 0
+    pending: list[torch.Tensor] = []  # uint8 windows on the device, not yet through the model
 
-    def run_pending() -> None:
-        with torch.autocast(device.type, enabled=device.type == "cuda"):
-            logits = model(torch.cat(pending).to(device))
-        predictions.extend(video_prediction(part).cpu() for part in logits.split([len(clips) for clips in pending]))
-        pending.clear()
+    def run(clips: torch.Tensor) -> None:
+        with precision.autocast():
+            logits.append(model(device_clips(clips, device, channels_last)).float().cpu())
 
-    for item in range(len(dataset)):
-        sample = dataset[item]
-        if "failure" in sample:
-            failed += 1
-            continue
-        pending.append(sample["clip"])
-        targets.append(int(sample["target"]))
-        if sum(len(clips) for clips in pending) >= batch_clips:
-            run_pending()
+    for batch in loader:
+        failed += len(batch["failures"])
+        for clips, target in zip(batch.get("clip", []), batch.get("target", [])):
+            pending.append(clips.to(device, non_blocking=True))  # from pinned memory, while the model runs
+            windows.append(len(clips))
+            targets.append(int(target))
+        waiting = torch.cat(pending) if pending else None
+        while waiting is not None and len(waiting) >= batch_clips:
+            run(waiting[:batch_clips])
+            waiting = waiting[batch_clips:]
+        pending = [waiting] if waiting is not None and len(waiting) else []
     if pending:
-        run_pending()
+        run(torch.cat(pending))
+    per_video = torch.cat(logits).split(windows) if logits else []
+    predictions = [video_prediction(part) for part in per_video]
     return {"top1": top1_accuracy(predictions, targets, failed), "videos": len(dataset), "failed_videos": failed}
+
+
+def training_loader(train_set, batch: int, workers: int, seed: int, epoch: int, device: torch.device) -> DataLoader:
+    """An epoch's shuffled batches of `batch` samples for this process, read by `workers` processes."""
+    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
+    sampler = DistributedSampler(train_set, seed=seed + epoch, drop_last=True) if distributed() else RandomSampler(train_set, generator=generator)
+    return DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate_clips, pin_memory=device.type == "cuda",
+                      drop_last=len(sampler) >= batch)  # a last batch of one breaks BatchNorm on a 1x1x1 feature map
 
 
 def _save(path: Path, state: dict) -> None:
@@ -155,8 +185,9 @@ def fit(
 ) -> dict:
     """Train for train["epochs"], resuming from out_dir/checkpoint.pt when it exists.
 
-    Writes checkpoint.pt and metrics.csv every epoch, and best.pt (best validation top-1, or the last
-    epoch without validation) when the run ends. Until then the best epoch's weights are in
+    Writes checkpoint.pt and metrics.csv every epoch, and best.pt (best validation top-1 among the
+    evaluated epochs, train["evaluate_every"] apart and the last, or the last epoch without validation)
+    when the run ends. Until then the best epoch's weights are in
     best_so_far.pt: Snakemake deletes a job's declared outputs (best.pt) before it runs it again, so
     a resumed run whose best epoch came before the interruption still has them. A criterion that is a
     Module (PCL's, with its memory bank) moves to the device and its state is checkpointed beside the model's. best.pt holds the model's architecture, so
@@ -166,7 +197,9 @@ def fit(
     out_dir.mkdir(parents=True, exist_ok=True)
     device = device_for_run()
     torch.manual_seed(train["seed"])
-    model.to(device)
+    gpu, precision = train["gpu"], step_precision(train["precision"], device)
+    channels_last = move_to_device(model, device, gpu)
+    bare = model
     stateful_criterion = isinstance(criterion, torch.nn.Module)
     if stateful_criterion:
         criterion.to(device)
@@ -174,24 +207,24 @@ def fit(
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     main_process = int(os.environ.get("RANK", 0)) == 0
-    optimizer = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=0.9, nesterov=True, weight_decay=train["weight_decay"])
+    stepped = compiled(model, device, gpu)
+    optimizer = sgd(bare, train["lr"], train["weight_decay"], device, gpu)
     # each process gets len // N samples (the sampler drops the rest), hence len // batch_size steps
     steps_per_epoch = max(1, len(train_set) // train["batch_size"])
     total_steps = steps_per_epoch * train["epochs"]
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and train["amp"] else None
+    scaler = precision.scaler()
     history, start, best = [], 0, {"epoch": -1, "top1": -1.0}
     checkpoint_path, best_so_far = out_dir / "checkpoint.pt", out_dir / "best_so_far.pt"
     if main_process:  # a run killed mid-write (cancelled, requeued) leaves its temporary file behind
         remove_orphaned_temp_files([checkpoint_path, best_so_far, out_dir / "best.pt", out_dir / "metrics.csv"])
-    bare = model.module if distributed() else model
-    # what makes a checkpoint this run's (the loader's worker count changes no result)
-    setup = {"architecture": bare.architecture, "train": {k: v for k, v in train.items() if k != "workers"}, "videos": len(train_set)}
+    # what makes a checkpoint this run's (the loader's workers and how the GPU runs the step change no result)
+    setup = {"architecture": bare.architecture, "train": {k: v for k, v in train.items() if k not in ("workers", "gpu")}, "videos": len(train_set)}
     state = _resumable_state(checkpoint_path, best_so_far, setup)
     if state is not None:
         try:
-            (model.module if distributed() else model).load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            bare.load_state_dict(state["model"])
+            load_sgd_state(optimizer, state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             if scaler is not None and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
@@ -201,25 +234,21 @@ def fit(
             raise CheckpointError(f"{checkpoint_path} cannot be resumed from ({type(error).__name__}: {error}); delete it to start over") from None
         history, start, best = state["history"], state["epoch"] + 1, state["best"]
         log.info("resuming from %s at epoch %d", checkpoint_path, start)
+    evaluated = set(evaluation_epochs(train["epochs"], train.get("evaluate_every", 1))) if val_set is not None else set()
     for epoch in range(start, train["epochs"]):
         if on_epoch_start is not None:
             on_epoch_start(epoch)
         train_set.set_epoch(epoch)
-        generator = torch.Generator().manual_seed(train["seed"] * 1000 + epoch)
-        sampler = (DistributedSampler(train_set, seed=train["seed"] + epoch, drop_last=True) if distributed()
-                   else RandomSampler(train_set, generator=generator))
-        loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=train["workers"],
-                            collate_fn=collate_clips, pin_memory=device.type == "cuda",
-                            # a last batch of one breaks BatchNorm on a 1x1x1 feature map
-                            drop_last=len(sampler) >= batch)
-        metrics = {"epoch": epoch, **train_one_epoch(model, criterion, optimizer, scheduler, loader, device, scaler, epoch),
+        loader = training_loader(train_set, batch, train["workers"], train["seed"], epoch, device)
+        metrics = {"epoch": epoch, **train_one_epoch(stepped, criterion, optimizer, scheduler, loader, device, precision, scaler, epoch, channels_last),
                    "batch_per_process": batch, "lr": scheduler.get_last_lr()[0]}
-        if val_set is not None:
-            metrics.update({f"val_{k}": v for k, v in evaluate(model.module if distributed() else model, val_set, device).items()})
+        if val_set is not None:  # an epoch not evaluated has empty val_ columns
+            tested = evaluate(bare, val_set, device, precision, train["workers"], train["batch_size"], channels_last) if epoch in evaluated else {}
+            metrics.update({f"val_{k}": tested.get(k) for k in VALIDATION_METRICS})
         history.append(metrics)
         score = metrics.get("val_top1", epoch)
         if main_process:
-            if score >= best["top1"]:
+            if score is not None and score >= best["top1"]:
                 best = {"epoch": epoch, "top1": score}
                 _save(best_so_far, {"model": bare.state_dict(), "architecture": bare.architecture, "epoch": epoch, "metrics": metrics})
             _save(checkpoint_path, {"model": bare.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

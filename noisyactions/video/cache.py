@@ -1,9 +1,12 @@
 """The training-resolution cache: each video decoded once, resized to `short_side`, stored so that a
 clip costs a slice instead of a decode.
 
-Two formats, chosen by measurement (benchmarks/video_loading.py, README):
+Four formats, chosen by measurement (benchmarks/video_loading.py, README):
 - `frames`: uint8 arrays (.npy, memory-mapped on read): fastest to read, largest on disk;
-- `video`: H.264 re-encoded at training resolution with a short GOP: ~20x smaller, read by seeking.
+- `jpeg`, `webp`: every frame an image of its own, one file per video (image_frames.py): a clip
+  decodes only its frames; on camera footage ~10x (JPEG) and ~13x (WebP) smaller than `frames`;
+- `video`: H.264 re-encoded at training resolution with a short GOP: ~65x smaller, read by seeking,
+  the slowest to read.
 
 A video streams through: each frame is decoded, resized and written before the next is decoded, so
 caching a few minutes of 1080p costs a few frames of memory, not gigabytes (benchmarks/cache_memory.py).
@@ -38,9 +41,11 @@ from noisyactions.video.decode import VIDEO_ERRORS, DecodeReport, VideoDecoder, 
 from noisyactions.video.encode import VideoWriter
 from noisyactions.video.frame_file import FrameFileWriter
 from noisyactions.video.frame_table import RegularTiming, read_frame_table, regular_timing
+from noisyactions.video.image_frames import SUFFIXES as IMAGE_SUFFIXES
+from noisyactions.video.image_frames import ImageFrameWriter
 from noisyactions.video.probe import UndecodableVideo
 
-SUFFIX = {"frames": ".npy", "video": ".mp4"}
+SUFFIX = {"frames": ".npy", "video": ".mp4", **IMAGE_SUFFIXES}
 
 
 def _to_float(frames: np.ndarray) -> torch.Tensor:
@@ -67,8 +72,12 @@ def resize_frames(frames: np.ndarray, short_side: int) -> np.ndarray:
     return (clip.clamp_(0, 1) * 255).round_().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def _writer(path: Path, fmt: str, suffix: str, fps: int, gop: int) -> FrameFileWriter | VideoWriter:
-    return FrameFileWriter(path) if fmt == "frames" else VideoWriter(path, suffix, fps, gop)
+def _writer(path: Path, fmt: str, suffix: str, fps: int, gop: int) -> FrameFileWriter | ImageFrameWriter | VideoWriter:
+    if fmt == "frames":
+        return FrameFileWriter(path)
+    if fmt in IMAGE_SUFFIXES:
+        return ImageFrameWriter(path, fmt)
+    return VideoWriter(path, suffix, fps, gop)
 
 
 def record_path(target: Path) -> Path:

@@ -24,8 +24,7 @@ from torch.utils.data import Dataset
 from noisyactions.video.clips import evaluation_clips, training_clip
 from noisyactions.video.decode import DecodeReport, scan_video, usable
 from noisyactions.video.frame_table import RegularTiming, timing_table
-from noisyactions.video.mapped_frames import map_frames
-from noisyactions.video.reader import READ_ERRORS, ClipFailure, ClipReader, read_clip
+from noisyactions.video.reader import READ_ERRORS, ClipFailure, ClipReader, is_frame_store, read_clip, stored_frames
 from noisyactions.video.test_pass import read_test_clips
 from noisyactions.video.transforms import EvalTransform, TrainTransform
 
@@ -103,11 +102,11 @@ class ClipDataset(Dataset):
         return read_clip(path, indices, self.reader, timing_table(self.timings[item], frames))
 
     def _count(self, path: str) -> tuple[int | ClipFailure, str]:
-        """(frames, decode status) of a file the index gives no count for: a frame cache's length, or a
+        """(frames, decode status) of a file the index gives no count for: a frame store's length, or a
         video decoded once, as the cache would, remembered for later epochs."""
-        if path.endswith(".npy"):
+        if is_frame_store(path):
             try:
-                return len(map_frames(path)), ""
+                return stored_frames(path), ""
             except READ_ERRORS as error:
                 return ClipFailure.of(path, error), ""
         if path not in self._scans:
@@ -118,9 +117,9 @@ class ClipDataset(Dataset):
         return report.decoded, report.status
 
     def _test_clips(self, path: str, frames: int | None) -> torch.Tensor | ClipFailure:
-        """Every test clip: slices of a frame cache, or one decode pass over a video file."""
+        """Every test clip: clips read from a frame store, or one decode pass over a video file."""
         clips_for = lambda count: evaluation_clips(count, self.length, self.test_mode, self.test_count)  # noqa: E731
-        if not path.endswith(".npy"):
+        if not is_frame_store(path):
             clips, report = read_test_clips(path, frames, clips_for, self.transform, self.threads)
             if report is not None and not usable(report.status, self.use_partial):
                 return ClipFailure(path, _why_unusable(report.status, report.reason))

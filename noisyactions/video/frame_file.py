@@ -14,6 +14,16 @@ from pathlib import Path
 import numpy as np
 
 
+def checked_frame_shape(path: Path, frame: np.ndarray, first: tuple[int, int, int] | None, number: int) -> tuple[int, int, int]:
+    """The shape of frame `number` of a cache file, which must be uint8 (H, W, 3) and the size of the
+    `first` frame (None for the first): a cache file holds frames of one size."""
+    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"{path}: a frame must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+    if first is not None and frame.shape != first:
+        raise ValueError(f"{path}: frame {number} is {frame.shape}, the first was {first}")
+    return frame.shape
+
+
 class FrameFileWriter:
     """Append (H, W, 3) uint8 frames to an `.npy` file of shape (T, H, W, 3); `close` fixes T. The
     first frame sets the size; a writer that got no frame leaves the file empty."""
@@ -29,15 +39,11 @@ class FrameFileWriter:
         return {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False, "shape": (count, *self.shape)}
 
     def write(self, frame: np.ndarray) -> None:
-        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"{self.path}: a frame must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
+        self.shape = checked_frame_shape(self.path, frame, self.shape, self.frames)
         if self.handle is None:
-            self.shape = frame.shape
             self.handle = open(self.path, "wb")
             np.lib.format.write_array_header_1_0(self.handle, self._header(0))
             self.data_offset = self.handle.tell()
-        elif frame.shape != self.shape:
-            raise ValueError(f"{self.path}: frame {self.frames} is {frame.shape}, the first was {self.shape}")
         self.handle.write(np.ascontiguousarray(frame).tobytes())
         self.frames += 1
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from noisyactions.video.decode import VIDEO_ERRORS, VideoDecoder, decode_packets, error_text, numbered_frames, open_video
 from noisyactions.video.frame_table import FrameTable, read_frame_table
+from noisyactions.video.image_frames import image_frame_count, is_image_frames, read_image_frames
 from noisyactions.video.mapped_frames import map_frames, select_frames
 
 TABLES_REMEMBERED = 1024  # per reader (one per loader worker): a few KB each
@@ -128,12 +129,24 @@ class ClipReader:
         return {number: frame.to_ndarray(format="rgb24") for number, frame in decoded}
 
 
+def is_frame_store(path) -> bool:
+    """A cache file of frames read by number (uint8 .npy, or JPEG/WebP images), not a video to decode."""
+    return str(path).endswith(".npy") or is_image_frames(path)
+
+
+def stored_frames(path: Path) -> int:
+    """How many frames a frame store holds; raises what READ_ERRORS names for a broken one."""
+    return len(map_frames(path)) if str(path).endswith(".npy") else image_frame_count(path)
+
+
 def read_clip(path: Path, indices: np.ndarray, reader: ClipReader, table: FrameTable | None = None) -> np.ndarray | ClipFailure:
-    """From the frame cache (.npy, memory-mapped slice) or any video file (seeking decode, through
-    `table` when the caller knows it)."""
-    if str(path).endswith(".npy"):
-        try:
-            return select_frames(map_frames(path), indices)  # a view of the map: the crop copies what it keeps
-        except READ_ERRORS as error:
-            return ClipFailure.of(path, error)
-    return reader.read(path, indices, table=table)
+    """From a frame store (.npy: a memory-mapped slice; JPEG/WebP: those frames decoded) or any video
+    file (seeking decode, through `table` when the caller knows it)."""
+    if not is_frame_store(path):
+        return reader.read(path, indices, table=table)
+    try:
+        if is_image_frames(path):
+            return read_image_frames(path, indices)
+        return select_frames(map_frames(path), indices)  # a view of the map: the crop copies what it keeps
+    except READ_ERRORS as error:
+        return ClipFailure.of(path, error)

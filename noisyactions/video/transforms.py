@@ -8,11 +8,17 @@ Kinetics mean and std (the authors left pixels in 0-255; the reference says to n
 The box is drawn on the frame resized to the short side, as the paper describes, but the work is
 done in the source's pixels: only the box is copied out of the frames (from a memory-mapped cache,
 only its bytes are read), mirrored during that copy, and resized once, in uint8, straight to `crop`.
-That equals resizing whole frames, cropping and flipping after, for a fraction of the work; pixels
-become floats only in the last pass, which also puts channels first.
+That equals resizing whole frames, cropping and flipping after, for a fraction of the work.
+
+Clips leave the transforms as uint8, channels first (3, T, crop, crop): the loader's workers never make
+floats. `normalise` turns a batch into the model's floats on the training device, where it costs
+nothing next to the step, and a uint8 batch is a quarter of the bytes the workers hand over, the main
+process pins and the bus carries (benchmarks/video_loading.py measures what it saves the workers).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import torch
@@ -28,16 +34,18 @@ _STD = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
 _SCALE, _OFFSET = 1.0 / (255.0 * _STD), -_MEAN / _STD
 
 
-def normalise(clip: torch.Tensor) -> torch.Tensor:
-    """uint8 (T, 3, H, W), any memory layout -> float (3, T, H, W), the layout video models take.
+def normalise(clips: torch.Tensor) -> torch.Tensor:
+    """uint8 clips (..., 3, T, H, W), on any device -> float32 normalised with the Kinetics mean and std."""
+    if clips.dtype != torch.uint8 or clips.dim() < 4 or clips.shape[-4] != 3:
+        raise ValueError(f"clips must be uint8 (..., 3, T, H, W), got {clips.dtype} {tuple(clips.shape)}")
+    scale, offset = _constants_on(clips.device)
+    return clips.float().mul_(scale).add_(offset)
 
-    Three passes of plain kernels (measured faster than one `addcmul` on uint8, which torch does not
-    vectorise): the cast that also moves channels first, then a per-channel scale and shift in place.
-    """
-    frames, channels, height, width = clip.shape
-    out = torch.empty((channels, frames, height, width), dtype=torch.float32)
-    out.copy_(clip.permute(1, 0, 2, 3))
-    return out.mul_(_SCALE).add_(_OFFSET)
+
+@functools.cache
+def _constants_on(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel scale and offset on `device`, copied there once (not a synchronous copy a batch)."""
+    return _SCALE.to(device), _OFFSET.to(device)
 
 
 def source_box(top: int, left: int, side: int, scale: float, height: int, width: int) -> tuple[int, int, int, int]:
@@ -53,9 +61,9 @@ def source_box(top: int, left: int, side: int, scale: float, height: int, width:
     return y0, x0, y1 - y0, x1 - x0
 
 
-def crop_resize_normalise(frames: np.ndarray, box: tuple[int, int, int, int], size: int, flip: bool) -> torch.Tensor:
+def crop_resize(frames: np.ndarray, box: tuple[int, int, int, int], size: int, flip: bool) -> torch.Tensor:
     """Frames (T, H, W, 3) uint8 -> the `box` (top, left, height, width in source pixels), mirrored if
-    `flip`, resized to size x size and normalised: float (3, T, size, size)."""
+    `flip`, resized to size x size: uint8 (3, T, size, size)."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
     top, left, height, width = box
@@ -66,7 +74,7 @@ def crop_resize_normalise(frames: np.ndarray, box: tuple[int, int, int, int], si
     clip = torch.from_numpy(region).permute(0, 3, 1, 2)
     if (height, width) != (size, size):
         clip = F.interpolate(clip, size=(size, size), mode="bilinear", align_corners=False, antialias=max(height, width) > size)
-    return normalise(clip)
+    return clip.permute(1, 0, 2, 3).contiguous()
 
 
 def _resized_shape(height: int, width: int, short_side: int) -> tuple[float, int, int]:
@@ -92,7 +100,7 @@ class TrainTransform:
         height, width = frames.shape[1:3]
         scale, resized_height, resized_width = _resized_shape(height, width, self.short_side)
         top, left, side, flip = self.parameters(resized_height, resized_width, rng)
-        return crop_resize_normalise(frames, source_box(top, left, side, scale, height, width), self.crop, flip)
+        return crop_resize(frames, source_box(top, left, side, scale, height, width), self.crop, flip)
 
 
 class EvalTransform:
@@ -105,4 +113,4 @@ class EvalTransform:
         height, width = frames.shape[1:3]
         scale, resized_height, resized_width = _resized_shape(height, width, self.short_side)
         top, left = (resized_height - self.crop) // 2, (resized_width - self.crop) // 2
-        return crop_resize_normalise(frames, source_box(top, left, self.crop, scale, height, width), self.crop, False)
+        return crop_resize(frames, source_box(top, left, self.crop, scale, height, width), self.crop, False)

@@ -1,8 +1,10 @@
 # Helpers and input functions only: no rules here.
+import functools
 import os
 from pathlib import Path
 
 from noisyactions.config import validate
+from noisyactions.cost import cache_contents, count_inputs, training_jobs
 from noisyactions.label_lists import label_list_paths
 from noisyactions.tables import TABLE_KINDS
 from noisyactions.training.inits import every_init, parse_init, ssl_sources, supervised_inits
@@ -360,3 +362,22 @@ def manuscript_files():
 
 def paper_outputs():
     return [*manuscript_files().values(), *(path for name in NOTEBOOKS for path in notebook_files(name).values())]
+
+
+# -- cost --------------------------------------------------------------------------------------------
+COST = "results/cost"
+COST_CACHES = cache_contents(CACHED_SETS, CORRUPTED_SETS, largest_split())
+
+
+@functools.cache
+def cost_jobs():
+    """Every table's training jobs, found as Snakemake finds them (table_results, then the training rules'
+    input functions); only when `cost` is asked for, not whenever the workflow is parsed: a problem in
+    finding them must not stop every other target."""
+    return training_jobs({name: table_results(name) for name in result_tables.RESULT_TABLES}, finetune_inputs, supervised_inputs, ssl_inputs,
+                         SPLIT_NAMES, COST_CACHES)
+
+
+def cost_list_inputs(wildcards):
+    """The lists the estimate counts videos in."""
+    return count_inputs(cost_jobs(), COST_CACHES, config, world_dataset)
