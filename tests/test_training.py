@@ -73,6 +73,19 @@ def test_a_resumed_run_ends_with_the_same_metrics(tiny_world, tmp_path):
     assert not any(leftover.exists() for leftover in leftovers)
 
 
+def test_a_checkpoint_resumes_across_loader_and_gpu_settings(tiny_world, tmp_path, caplog):
+    """training.workers and training.gpu change how fast a run goes, not what it learns: a run stopped and
+    resumed with others resumes (it does not start over) and ends as one that was never stopped."""
+    straight = _run(tiny_world, tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tiny_world, tmp_path / "resumed", stop_before_epoch=2)
+    other = {**TRAIN, "workers": 1, "gpu": {**GPU_DEFAULTS, "fused_sgd": not GPU_DEFAULTS["fused_sgd"], "compile": True}}
+    with caplog.at_level("INFO", logger="noisyactions.training.trainer"):
+        assert _run(tiny_world, tmp_path / "resumed", train_settings=other) == straight
+    assert "at epoch 2" in caplog.text and "starting over" not in caplog.text
+    assert list(pd.read_csv(tmp_path / "resumed" / "metrics.csv")["epoch"]) == [0, 1, 2]
+
+
 def test_evaluating_every_other_epoch_tests_those_and_the_last_and_picks_the_best_among_them(tiny_world, tmp_path):
     every_epoch = _run(tiny_world, tmp_path / "every")
     sparse = _run(tiny_world, tmp_path / "sparse", train_settings={**TRAIN, "epochs": 4, "evaluate_every": 2})
