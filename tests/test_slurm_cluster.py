@@ -115,17 +115,22 @@ def _interrupt_the_training_twice(workdir: Path, run: subprocess.Popen, env: dic
     return cancelled, requeued, resumed_at
 
 
+RUN_ACCOUNTING = ("seconds", "calls", "retries")  # keys of the crawl's and download's stats that depend on the run, not the data
+
+
 def _without_timings(path: Path) -> bytes:
-    """A file's bytes, less what differs between any two runs: wall-clock seconds in the crawl's and the
-    download's stats and reports."""
+    """A file's bytes, less what differs between any two runs: in the crawl's and the download's stats and
+    reports, wall-clock seconds, and the calls and retries behind the data (a connection the server closed
+    just as the client reused it is retried: one call more, the same data). A Markdown report is compared
+    through its JSON twin, which holds the same figures."""
     if path.suffix == ".json":
         def strip(value):
             if isinstance(value, dict):
-                return {k: strip(v) for k, v in value.items() if "seconds" not in k}
+                return {k: strip(v) for k, v in value.items() if not any(word in k for word in RUN_ACCOUNTING)}
             return [strip(v) for v in value] if isinstance(value, list) else value
         return json.dumps(strip(json.loads(path.read_text())), sort_keys=True).encode()
-    if path.suffix == ".md":
-        return "".join(line for line in path.read_text().splitlines(True) if "seconds" not in line).encode()
+    if path.suffix == ".md" and path.with_suffix(".json").exists():
+        return _without_timings(path.with_suffix(".json"))
     return path.read_bytes()
 
 
