@@ -120,9 +120,10 @@ RUN_ACCOUNTING = ("seconds", "calls", "retries")  # keys of the crawl's and down
 
 def _without_timings(path: Path) -> bytes:
     """A file's bytes, less what differs between any two runs: in the crawl's and the download's stats and
-    reports, wall-clock seconds, and the calls and retries behind the data (a connection the server closed
-    just as the client reused it is retried: one call more, the same data). A Markdown report is compared
-    through its JSON twin, which holds the same figures."""
+    reports, wall-clock seconds, and the calls and retries behind the data. Jobs running at once each serve
+    the embedded API on one shared port, and the kernel hands a connection to any of them: a job's server
+    stopping with its job closes another job's client's connection, which is retried (one call more, the
+    same data). A Markdown report is compared through its JSON twin, which holds the same figures."""
     if path.suffix == ".json":
         def strip(value):
             if isinstance(value, dict):
