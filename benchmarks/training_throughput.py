@@ -4,8 +4,8 @@ clips as the paper's recipe; reported as clips/s = tuples x 3 / s and as tuples/
 R(2+1)D-18, run the way the trainer runs it (noisyactions.training.step): uint8 clips normalised on the
 device, the model and optimiser set up by training.precision and training.gpu.
 
-On a GPU: the paper's scale, 16x112x112, width 1. The supervised step at batch 64 with the schema's
-defaults (bf16 autocast, channels_last_3d, cuDNN autotuning, fused SGD), then one setting changed at a
+On a GPU: the paper's scale, 16x112x112, width 1. The supervised step at batch 64 with config/paper.yaml's
+settings (bf16 autocast, channels_last_3d, cuDNN autotuning, fused SGD), then one setting changed at a
 time: fp16 with loss scaling, fp32 (TF32), contiguous memory, unfused SGD, torch.compile (skip with
 --no-compile: minutes of compilation), batch 128; PCL at batch 16 and 64 tuples with the defaults,
 K = 1024 negatives, a memory bank of 100,000 videos. Otherwise it says so and measures a small CPU
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from noisyactions.config import load_config  # noqa: E402
 from noisyactions.training.flops import model_flops_utilisation, peak_tflops, training_flops_per_clip  # noqa: E402
 from noisyactions.training.models import VideoResNet18, parameter_count  # noqa: E402
 from noisyactions.training.pcl import PCLLoss, PCLModel  # noqa: E402
@@ -41,7 +41,7 @@ from noisyactions.training.pretext import PRETEXT_TASKS  # noqa: E402
 from noisyactions.training.step import backward_and_step, compiled, model_input, move_to_device, sgd, step_precision  # noqa: E402
 from noisyactions.video.transforms import normalise  # noqa: E402
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+PAPER_CONFIG = Path(__file__).resolve().parents[1] / "config" / "paper.yaml"
 
 TUPLE_LEN = 3
 
@@ -61,9 +61,8 @@ def rate(step: Callable[[], None], items: int, device: torch.device, steps: int)
 
 
 def gpu_defaults() -> dict:
-    """training.gpu as the schema's defaults set it: what a paper-scale run uses unless its config says otherwise."""
-    properties = yaml.safe_load(SCHEMA.read_text())["properties"]["training"]["properties"]["gpu"]["properties"]
-    return {name: spec["default"] for name, spec in properties.items()}
+    """training.gpu as config/paper.yaml sets it: what a paper-scale run uses."""
+    return load_config(PAPER_CONFIG)["training"]["gpu"]
 
 
 # The supervised step's settings on a GPU: the defaults, then one thing changed at a time

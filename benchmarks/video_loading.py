@@ -28,8 +28,9 @@ CPU figure leaves out what the GPU does); the median's ratio to the naive path's
 video; and PSNR against the uint8 frames (c), over every frame of every video, for what a lossy cache
 gives up. The median of several runs is what to quote.
 
-Targets (issue 9): the frame cache >= 5x the naive loader and >= 300 clips/s/core. Issue 16: a format
-that feeds an H200 (R3D-18: ~1,300-1,600 clips/s) from 16 cores, >= 100 clips/s/core.
+Targets (issue 9): the frame cache >= 5x the naive loader and >= 300 clips/s/core. Issue 15: a format
+that feeds an H200 (R3D-18: 1,600 clips/s at 40% MFU) from config/paper.yaml's 14 loader workers,
+>= 114 clips/s/core.
 
 `--sources` measures real videos instead (each at least 320x240): rendered frames compress better than
 a camera's, so sizes and PSNR on them flatter the lossy formats.

