@@ -197,8 +197,10 @@ def test_the_rule_names_every_run_of_every_table_on_the_tiny_world(tmp_path):
 def test_paper_scale_counts_the_published_lists_and_trains_nothing(tmp_path):
     """config/paper.yaml with the published lists in place of downloads and the user's datasets, the curated
     set's size given (the paper's 26,392): no crawl, no cache, no training; the numbers by hand. The lists are
-    copied: they are the outputs of the download rule, which Snakemake would delete before running it again."""
-    lists = shutil.copytree(SHARED / "data" / "noisyactions2m_official", tmp_path / "published")
+    copied: they are the outputs of the download rule, which Snakemake would delete before running it again.
+    They are copied as a download writes them, dated now: a copy that kept an original's older date would be
+    older than scripts/download_file.py, and Snakemake reruns a rule whose outputs are older than its script."""
+    lists = shutil.copytree(SHARED / "data" / "noisyactions2m_official", tmp_path / "published", copy_function=shutil.copyfile)
     overrides = tmp_path / "lists.yaml"
     overrides.write_text(yaml.safe_dump({
         "dataset": {"splits": {"official": {"root": str(lists / "multilabel")}}},
