@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import av
 import numpy as np
 import pandas as pd
@@ -131,6 +133,17 @@ def test_real_ucf101_and_hmdb51_split_files(tmp_path):
     first.unlink()
     with pytest.raises(VideoIndexError, match=first.name):
         ucf_style_index(tmp_path / "ucf", SPLITS / "ucf101_splits", 1)
+
+
+def test_a_bad_class_index_names_its_file_and_line(tmp_path, tiny_world):
+    ucf = tiny_world.downstream("ucf101")
+    lists = shutil.copytree(ucf / "ucfTrainTestlist", tmp_path / "lists")
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\nBoxing\n")
+    with pytest.raises(ValueError, match=r"classInd.txt:2: expected '<index> <label name>', got 'Boxing'"):
+        ucf_style_index(ucf / "UCF-101", lists)
+    (lists / "classInd.txt").unlink()
+    with pytest.raises(VideoIndexError, match=r"classInd.txt does not exist"):
+        ucf_style_index(ucf / "UCF-101", lists)
 
 
 def test_embedded_sets_load_through_the_same_code(tiny_config, tiny_world):

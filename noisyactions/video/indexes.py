@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from noisyactions.label_lists import read_class_index, read_label_list
+from noisyactions.label_lists import class_index_lines, read_class_index, read_label_list
 from noisyactions.list_coverage import ListCoverage, check_missing
 
 
@@ -71,13 +71,10 @@ def ucf_style_index(videos_root: Path, lists_root: Path, split: int = 1) -> Vide
     not sorted folder names (they differ for 4 UCF101 classes). Labels come from the folder in the
     list, so UCF101's HandstandPushups folder holding v_HandStandPushups_* files is read right; a
     list's class name with spaces is found in the folder with underscores (HMDB51's real layout)."""
-    class_ind = _lines(lists_root / "classInd.txt")
-    ids = {}
-    for number, line in enumerate(class_ind, start=1):
-        index, _, name = line.partition(" ")
-        if not index.isdigit() or not name:
-            raise VideoIndexError(f"{lists_root / 'classInd.txt'}:{number}: expected '<id> <class>', got {line!r}")
-        ids[name] = int(index) - 1
+    class_ind = lists_root / "classInd.txt"
+    if not class_ind.is_file():
+        raise VideoIndexError(f"{class_ind} does not exist")
+    ids = {name: int(index) - 1 for _, index, name in class_index_lines(class_ind)}
     rows = []
     class_folder = _ClassFolders(videos_root)
     for kind, list_name in (("train", f"trainlist0{split}.txt"), ("test", f"testlist0{split}.txt")):
