@@ -3,14 +3,16 @@ loader the bottleneck? The issue's bar is >= 90% of the pure rate on a UCF101-si
 
 Sources are rendered and cached as benchmarks/video_loading.py does (320x240 H.264, the embedded world's
 renderer), in the cache format asked for, at the config's clip geometry (16x112x112 by default). The
-epoch runs the trainer's own pieces: ClipDataset, trainer.training_loader with --workers processes,
-trainer.train_one_epoch with the step set up as `fit` sets it up (training.precision, training.gpu), then
-trainer.evaluate over a test set of the same videos (every window, batched across videos). The pure rate
+epochs run the trainer's own pieces: ClipDataset, trainer.training_loader with --workers processes (one
+loader for all epochs, as `fit` has), trainer.train_one_epoch with the step set up as `fit` sets it up
+(training.precision, training.gpu), then trainer.evaluate over a test set of the same videos (every
+window, batched across videos). The first epoch's wait for its first batch is the workers' start, which
+every epoch paid when each had its own loader; later epochs' waits show what is left of it. The pure rate
 is benchmarks/training_throughput.py's step on random uint8 clips at the same model, batch and settings.
 On a CPU both run in fp32 on the same cores as the workers, so the ratio there says little about a GPU
 node; the script prints it all the same, as a check that the path runs.
 
-    python benchmarks/end_to_end_epoch.py [--videos 256] [--format video] [--workers 4] [--width 1] [--batch 64]
+    python benchmarks/end_to_end_epoch.py [--videos 256] [--format video] [--workers 4] [--width 1] [--batch 64] [--epochs 2]
     # UCF101-sized: --videos 9537 (rendering and caching take a while; --keep DIR reuses them)
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import platform
 import sys
 import tempfile
@@ -64,17 +67,19 @@ class TimedBatches:
     """The loader's batches, noting when each is handed over and its clips: the epoch's rate from the first
     request, and a steady-state rate from batch STEADY_FROM on, without the workers' start."""
 
-    def __init__(self, loader):
-        self.loader, self.started, self.handed = loader, 0.0, []
+    def __init__(self, batches, started: float | None = None):
+        """`started`: when the batches were first asked for, if before iterating them (the loader's start)."""
+        self.batches, self.started, self.handed = batches, started, []
 
     def __iter__(self):
-        self.started = time.perf_counter()
-        for batch in self.loader:
+        self.started = self.started or time.perf_counter()
+        for batch in self.batches:
             self.handed.append((time.perf_counter(), len(batch.get("target", []))))
             yield batch
 
-    def __len__(self) -> int:
-        return len(self.loader)
+    def first_wait(self) -> float:
+        """Seconds from asking for the epoch's first batch to getting it."""
+        return self.handed[0][0] - self.started
 
     def steady_rate(self, ended: float) -> float | None:
         if len(self.handed) <= STEADY_FROM + 1:
@@ -96,6 +101,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--precision", choices=("bf16", "fp16", "fp32"), help="training.precision (default: the config's)")
     parser.add_argument("--steps", type=int, default=10, help="steps timed for the pure rate")
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs through one loader")
     parser.add_argument("--keep", type=Path, help="render and cache here, and reuse what an earlier run left")
     args = parser.parse_args()
     config = load_config(args.config)
@@ -122,20 +128,26 @@ def main() -> None:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
         precision = step_precision(args.precision, device)
         train_set = ClipDataset(index, CLASSES, video, train=True, max_skip=1)
-        loader = training_loader(train_set, args.batch, args.workers, 0, 0, device)
+        loader = training_loader(train_set, args.batch, args.workers, 0, range(args.epochs), device)
         criterion = lambda logits, target, _: F.cross_entropy(logits.float(), target)  # noqa: E731 (fine-tuning's loss)
-        batches = TimedBatches(loader)
-        metrics = train_one_epoch(stepped, criterion, optimizer, scheduler, batches, device, precision, precision.scaler(), 0, channels_last)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        ended = time.perf_counter()
-        epoch = metrics["clips"] / (ended - batches.started)
         print(f"pure step rate (random uint8 clips on the device): {pure:8.1f} clips/s")
-        print(f"end-to-end training epoch ({metrics['steps']} steps), loader start included: {epoch:8.1f} clips/s = {epoch / pure:.0%} of the pure rate (bar: 90%)")
-        steady = batches.steady_rate(ended)
-        if steady is not None:
-            print(f"... from its {STEADY_FROM + 1}th batch on (the workers started and each has handed over its first batch): "
-                  f"{steady:8.1f} clips/s = {steady / pure:.0%}")
+        asked = time.perf_counter()
+        batches, scaler = iter(loader), precision.scaler()  # the workers start here
+        for epoch in range(args.epochs):
+            steps = loader.batch_sampler.steps(epoch)
+            timed = TimedBatches(itertools.islice(batches, steps), asked if epoch == 0 else None)
+            metrics = train_one_epoch(stepped, criterion, optimizer, scheduler, timed, device, precision, scaler, epoch, channels_last, steps)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            ended = time.perf_counter()
+            rate = metrics["clips"] / (ended - timed.started)
+            start = "the workers' start" if epoch == 0 else "the workers already running"
+            print(f"end-to-end training epoch {epoch} ({metrics['steps']} steps), {start}: {rate:8.1f} clips/s = {rate / pure:.0%} of the pure rate "
+                  f"(bar: 90%); {timed.first_wait():.2f} s waiting for its first batch")
+            steady = timed.steady_rate(ended)
+            if steady is not None:
+                print(f"... from its {STEADY_FROM + 1}th batch on: {steady:8.1f} clips/s = {steady / pure:.0%}")
+        del batches
         test_set = ClipDataset(index, CLASSES, video, train=False)
         started = time.perf_counter()
         result = evaluate(model, test_set, device, precision, args.workers, args.batch, channels_last)

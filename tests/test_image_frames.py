@@ -171,10 +171,10 @@ def test_a_damaged_store_is_a_failure_of_the_dataset_never_an_exception(tmp_path
 
 
 def training_frames(dataset: ClipDataset, item: int) -> set[int]:
-    """The frames the dataset's training clip of `item` reads this epoch."""
+    """The frames the dataset's training clip of `item` reads in epoch 0 (what `dataset[item]` reads)."""
     from noisyactions.video.clips import training_clip
 
-    rng = np.random.default_rng([dataset.seed, dataset.epoch, item])
+    rng = dataset.sample_rng(0, item)
     return set(training_clip(FRAMES, dataset.length, dataset.max_skip, rng).tolist())
 
 

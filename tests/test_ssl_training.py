@@ -46,9 +46,8 @@ def test_tuples_hold_the_drawn_windows_and_the_task_label(tmp_path):
     dataset = PretextTupleDataset(_frame_caches(tmp_path), GEOMETRY, PCL, seed=3)
     seen = set()
     for epoch in range(6):
-        dataset.set_epoch(epoch)
         for item in range(len(dataset)):
-            sample = dataset[item]
+            sample = dataset[epoch, item]
             draw = draw_pretext(FRAMES, np.random.default_rng([3, epoch, item]), 4, 2, 3, 1, 2)
             assert sample["clip"].shape == (3, 3, 4, SIDE, SIDE) and int(sample["target"]) == draw.task
             assert _frames_read(sample["clip"][0]) == draw.clips[0].tolist() and _frames_read(sample["clip"][2]) == draw.clips[2].tolist()
@@ -59,8 +58,8 @@ def test_tuples_hold_the_drawn_windows_and_the_task_label(tmp_path):
                 assert middle == draw.remote.tolist() and abs(middle[0] - int(draw.clips[1][0])) >= 4
             seen.add(draw.task)
     assert seen == set(range(5)), "every pretext task, the remote clip included, is drawn on 40-frame videos"
-    dataset.set_epoch(0)
-    assert torch.equal(dataset[1]["clip"], dataset[1]["clip"]), "a sample is a function of (seed, epoch, item)"
+    assert torch.equal(dataset[1]["clip"], dataset[0, 1]["clip"]), "a sample is a function of (seed, epoch, item); a bare item is epoch 0"
+    assert torch.equal(dataset[4, 1]["clip"], dataset[4, 1]["clip"]) and not torch.equal(dataset[4, 1]["clip"], dataset[5, 1]["clip"])
 
 
 def test_an_unreadable_video_is_a_failure_not_a_crash(tmp_path):

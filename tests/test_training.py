@@ -15,7 +15,7 @@ from noisyactions.training import run
 from noisyactions.training.evaluation_epochs import evaluation_epochs
 from noisyactions.training.models import VideoResNet18
 from noisyactions.training.run import finetune
-from noisyactions.training.trainer import CheckpointError, batch_per_process, evaluate, fit, load_backbone
+from noisyactions.training.trainer import CheckpointError, EpochBatches, batch_per_process, evaluate, fit, load_backbone, training_loader
 from noisyactions.video.dataset import ClipDataset
 from noisyactions.video.indexes import ucf_style_index
 from conftest import GPU_DEFAULTS
@@ -84,6 +84,41 @@ def test_a_checkpoint_resumes_across_loader_and_gpu_settings(tiny_world, tmp_pat
         assert _run(tiny_world, tmp_path / "resumed", train_settings=other) == straight
     assert "at epoch 2" in caplog.text and "starting over" not in caplog.text
     assert list(pd.read_csv(tmp_path / "resumed" / "metrics.csv")["epoch"]) == [0, 1, 2]
+
+
+def test_epoch_batches_shuffle_each_epoch_apart_and_resume_where_a_run_stopped():
+    whole = list(EpochBatches(range(10), 4, seed=5, epochs=range(3)))
+    assert [len(batch) for batch in whole] == [4, 4] * 3  # each epoch's last 2 samples dropped: no batch spans epochs
+    for epoch in range(3):
+        keys = [key for batch in whole[2 * epoch:2 * epoch + 2] for key in batch]
+        assert {e for e, _ in keys} == {epoch} and len({item for _, item in keys}) == 8
+    assert [item for _, item in whole[0] + whole[1]] != [item for _, item in whole[2] + whole[3]]  # shuffled anew
+    assert list(EpochBatches(range(10), 4, seed=5, epochs=range(1, 3))) == whole[2:]  # a resumed run draws what the whole run would
+    assert [len(batch) for batch in EpochBatches(range(3), 4, seed=5, epochs=range(2))] == [3, 3]  # fewer samples than a batch: one batch
+    assert len(EpochBatches(range(10), 4, seed=5, epochs=range(3))) == 6
+
+
+class _WorkerIds(torch.utils.data.Dataset):
+    """Samples that say which process read them."""
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, key):
+        epoch, item = key
+        return {"clip": torch.zeros(1), "target": torch.tensor([os.getpid(), epoch]), "index": item}
+
+
+def test_one_loader_serves_every_epoch_its_workers_start_once():
+    loader = training_loader(_WorkerIds(), 2, workers=2, seed=0, epochs=range(3), device=torch.device("cpu"))
+    targets = torch.cat([batch["target"] for batch in loader])
+    assert targets[:, 1].tolist() == [0] * 8 + [1] * 8 + [2] * 8  # epoch after epoch
+    assert len(set(targets[:, 0].tolist())) == 2 and os.getpid() not in targets[:, 0].tolist()  # the same 2 workers throughout
+
+
+def test_a_run_with_loader_workers_learns_what_one_without_learns(tiny_world, tmp_path):
+    """Workers read ahead across epochs (and through evaluation): the samples, and so the run, are the same."""
+    assert _run(tiny_world, tmp_path / "workers", train_settings={**TRAIN, "workers": 2}) == _run(tiny_world, tmp_path / "inline")
 
 
 def test_evaluating_every_other_epoch_tests_those_and_the_last_and_picks_the_best_among_them(tiny_world, tmp_path):

@@ -25,11 +25,11 @@ class PretextTupleDataset(ClipDataset):
         super().__init__(videos.assign(target=0), 1, video, train=True, max_skip=max_skip, seed=seed)
         self.gap, self.tuple_len, self.remote_distance = pcl["gap"], pcl["tuple_length"], pcl["remote_distance"]
 
-    def _training_sample(self, item: int, path: str, frames: int | None) -> tuple[torch.Tensor, torch.Tensor] | ClipFailure:
+    def _training_sample(self, item: int, epoch: int, path: str, frames: int | None) -> tuple[torch.Tensor, torch.Tensor] | ClipFailure:
         frames, status = self._known_frames(item, path, frames)
         if isinstance(frames, ClipFailure):
             return frames
-        rng = np.random.default_rng([self.seed, self.epoch, item])
+        rng = self.sample_rng(epoch, item)
         draw = draw_pretext(frames, rng, self.length, self.gap, self.tuple_len, self.max_skip, self.remote_distance)
         windows = draw.windows
         data = self._read(item, path, frames, status, np.concatenate(windows))

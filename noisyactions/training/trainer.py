@@ -3,7 +3,7 @@
 
 SGD with Nesterov momentum, a per-iteration cosine schedule, mixed precision on GPU (step.py: bf16 by
 default, channels_last_3d, fused SGD, optionally torch.compile). Clips arrive as uint8 and are
-normalised on the training device. Everything random
+normalised on the training device; one loader serves all epochs (EpochBatches). Everything random
 is drawn from (seed, epoch, item), so a run killed mid-way and resumed from its checkpoint ends, on a
 CPU, with the same metrics as one that was never stopped. With several GPUs under torchrun it wraps
 the model in DistributedDataParallel and shards each epoch with a DistributedSampler; the configured
@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import math
 import os
 import pickle
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, RandomSampler, Sampler
 from tqdm import tqdm
 
 from noisyactions.atomic import atomic_write_bytes, atomic_write_text, remove_orphaned_temp_files
@@ -72,12 +73,13 @@ def device_clips(clips: torch.Tensor, device: torch.device, channels_last: bool 
 
 
 def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, precision: StepPrecision, scaler, epoch: int,
-                    channels_last: bool = False) -> dict:
-    """One pass over `loader`; `model` is what the steps call (compiled, wrapped in DDP or not)."""
+                    channels_last: bool = False, steps: int | None = None) -> dict:
+    """One pass over `loader`, this epoch's batches (`steps` of them, when it cannot tell); `model` is what
+    the steps call (compiled, wrapped in DDP or not)."""
     model.train()
     total, batches, seen, failed = torch.zeros((), dtype=torch.float64, device=device), 0, 0, 0
     parts: dict[str, torch.Tensor] = {}  # the loss and a criterion's terms (PCL's) summed on the device: no sync per step
-    for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False):
+    for batch in tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False, total=steps):
         failed += len(batch["failures"])
         if not _every_process_has_clips("clip" in batch, device):
             continue
@@ -149,12 +151,41 @@ def evaluate(model, dataset, device, precision: StepPrecision | None = None, wor
     return {"top1": top1_accuracy(predictions, targets, failed), "videos": len(dataset), "failed_videos": failed}
 
 
-def training_loader(train_set, batch: int, workers: int, seed: int, epoch: int, device: torch.device) -> DataLoader:
-    """An epoch's shuffled batches of `batch` samples for this process, read by `workers` processes."""
-    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-    sampler = DistributedSampler(train_set, seed=seed + epoch, drop_last=True) if distributed() else RandomSampler(train_set, generator=generator)
-    return DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate_clips, pin_memory=device.type == "cuda",
-                      drop_last=len(sampler) >= batch)  # a last batch of one breaks BatchNorm on a 1x1x1 feature map
+class EpochBatches(Sampler):
+    """Every epoch's shuffled batches of `batch` samples for this process, epoch after epoch, as lists of
+    (epoch, item) keys (ClipDataset draws a sample from them). One loader over them serves the whole
+    run: its workers start once and read the next epoch's first batches while this epoch's last ones
+    train, instead of starting again and filling their queues at every epoch, which at GPU rate is a
+    noticeable part of a short UCF101 epoch. A batch never spans two epochs."""
+
+    def __init__(self, train_set, batch: int, seed: int, epochs: range):
+        self.train_set, self.batch, self.seed, self.epochs = train_set, batch, seed, epochs
+
+    def _sampler(self, epoch: int) -> Sampler:
+        if distributed():
+            return DistributedSampler(self.train_set, seed=self.seed + epoch, drop_last=True)
+        return RandomSampler(self.train_set, generator=torch.Generator().manual_seed(self.seed * 1000 + epoch))
+
+    def epoch_batches(self, epoch: int) -> BatchSampler:
+        sampler = self._sampler(epoch)
+        return BatchSampler(sampler, self.batch, drop_last=len(sampler) >= self.batch)  # a last batch of one breaks BatchNorm on a 1x1x1 feature map
+
+    def steps(self, epoch: int) -> int:
+        return len(self.epoch_batches(epoch))
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for epoch in self.epochs:
+            for items in self.epoch_batches(epoch):
+                yield [(epoch, item) for item in items]
+
+    def __len__(self) -> int:
+        return sum(self.steps(epoch) for epoch in self.epochs)
+
+
+def training_loader(train_set, batch: int, workers: int, seed: int, epochs: range, device: torch.device) -> DataLoader:
+    """The batches of `epochs` for this process (EpochBatches), read by `workers` processes."""
+    return DataLoader(train_set, batch_sampler=EpochBatches(train_set, batch, seed, epochs), num_workers=workers, collate_fn=collate_clips,
+                      pin_memory=device.type == "cuda")
 
 
 def _save(path: Path, state: dict) -> None:
@@ -235,12 +266,14 @@ def fit(
         history, start, best = state["history"], state["epoch"] + 1, state["best"]
         log.info("resuming from %s at epoch %d", checkpoint_path, start)
     evaluated = set(evaluation_epochs(train["epochs"], train.get("evaluate_every", 1))) if val_set is not None else set()
+    loader = training_loader(train_set, batch, train["workers"], train["seed"], range(start, train["epochs"]), device)
+    batches = iter(loader)
     for epoch in range(start, train["epochs"]):
         if on_epoch_start is not None:
             on_epoch_start(epoch)
-        train_set.set_epoch(epoch)
-        loader = training_loader(train_set, batch, train["workers"], train["seed"], epoch, device)
-        metrics = {"epoch": epoch, **train_one_epoch(stepped, criterion, optimizer, scheduler, loader, device, precision, scaler, epoch, channels_last),
+        steps = loader.batch_sampler.steps(epoch)
+        metrics = {"epoch": epoch, **train_one_epoch(stepped, criterion, optimizer, scheduler, itertools.islice(batches, steps), device, precision, scaler,
+                                                     epoch, channels_last, steps),
                    "batch_per_process": batch, "lr": scheduler.get_last_lr()[0]}
         if val_set is not None:  # an epoch not evaluated has empty val_ columns
             tested = evaluate(bare, val_set, device, precision, train["workers"], train["batch_size"], channels_last) if epoch in evaluated else {}
@@ -256,6 +289,7 @@ def fit(
                                     "criterion": criterion.state_dict() if stateful_criterion else None, "setup": setup})
             _write_metrics(out_dir / "metrics.csv", history)
         log.info("epoch %d: %s", epoch, metrics)
+    del batches  # its workers stop here, not whenever the iterator is collected
     if main_process:
         if start == train["epochs"]:  # killed after its last checkpoint: the epochs above wrote no metrics.csv
             _write_metrics(out_dir / "metrics.csv", history)

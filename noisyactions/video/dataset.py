@@ -42,7 +42,7 @@ class ClipDataset(Dataset):
         self.use_partial = video["cache"]["use_partial"]
         self.reader = ClipReader(self.threads)
         self.transform = TrainTransform(video["short_side"], video["crop"]) if train else EvalTransform(video["short_side"], video["crop"])
-        self.seed, self.epoch = seed, 0
+        self.seed = seed
         self._scans: dict[str, DecodeReport] = {}
         self.cached, self.paths = _read_paths(videos)
         self.frames = _column(videos, "frames", 0).fillna(0).to_numpy(dtype=np.int64)  # 0: not known
@@ -56,9 +56,9 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Clips and crops are drawn from (seed, epoch, item): resumable and the same in every worker."""
-        self.epoch = epoch
+    def sample_rng(self, epoch: int, item: int) -> np.random.Generator:
+        """The generator of `item`'s training sample in `epoch`: its clip, crop and flip."""
+        return np.random.default_rng([self.seed, epoch, item])
 
     def target(self, item: int) -> torch.Tensor:
         labels = self.labels[self.label_starts[item]:self.label_starts[item + 1]]
@@ -68,13 +68,17 @@ class ClipDataset(Dataset):
             return hot
         return torch.tensor(int(labels[0]))
 
-    def __getitem__(self, item: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """`item`, or `(epoch, item)`: a training clip and its crop are drawn from (seed, epoch, item), so a
+        sample is the same in any worker and after a resume, and the epoch travels with the item from
+        the sampler (trainer.EpochBatches) to loader workers that outlive an epoch. A bare item is epoch 0."""
+        epoch, item = key if isinstance(key, tuple) else (0, key)
         path = str(self.paths[item])
         if item in self.unusable:
             return {"failure": ClipFailure(path, self.unusable[item]), "index": item}
         frames = int(self.frames[item]) or None
         if self.train:
-            sample = self._training_sample(item, path, frames)
+            sample = self._training_sample(item, epoch, path, frames)
         else:
             clips = self._test_clips(path, frames)
             sample = clips if isinstance(clips, ClipFailure) else (clips, self.target(item))
@@ -82,12 +86,12 @@ class ClipDataset(Dataset):
             return {"failure": sample, "index": item}
         return {"clip": sample[0], "target": sample[1], "index": item}
 
-    def _training_sample(self, item: int, path: str, frames: int | None) -> tuple[torch.Tensor, torch.Tensor] | ClipFailure:
+    def _training_sample(self, item: int, epoch: int, path: str, frames: int | None) -> tuple[torch.Tensor, torch.Tensor] | ClipFailure:
         """(one random clip, the video's target): what a subclass replaces to train on something else."""
         frames, status = self._known_frames(item, path, frames)
         if isinstance(frames, ClipFailure):
             return frames
-        rng = np.random.default_rng([self.seed, self.epoch, item])
+        rng = self.sample_rng(epoch, item)
         data = self._read(item, path, frames, status, training_clip(frames, self.length, self.max_skip, rng))
         return data if isinstance(data, ClipFailure) else (self.transform(data, rng), self.target(item))
 
