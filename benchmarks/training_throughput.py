@@ -38,8 +38,7 @@ from noisyactions.training.flops import model_flops_utilisation, peak_tflops, tr
 from noisyactions.training.models import VideoResNet18, parameter_count  # noqa: E402
 from noisyactions.training.pcl import PCLLoss, PCLModel  # noqa: E402
 from noisyactions.training.pretext import PRETEXT_TASKS  # noqa: E402
-from noisyactions.training.step import backward_and_step, compiled, model_input, move_to_device, sgd, step_precision  # noqa: E402
-from noisyactions.video.transforms import normalise  # noqa: E402
+from noisyactions.training.step import backward_and_step, compiled, device_clips, move_to_device, sgd, step_precision  # noqa: E402
 
 PAPER_CONFIG = Path(__file__).resolve().parents[1] / "config" / "paper.yaml"
 
@@ -88,7 +87,7 @@ def timed_step(model: torch.nn.Module, device: torch.device, precision_name: str
 
     def step(clips: torch.Tensor) -> None:
         with precision.autocast():
-            loss = loss_of(stepped(normalise(model_input(clips, channels_last))))
+            loss = loss_of(stepped(device_clips(clips, device, channels_last)))
         backward_and_step(loss, optimizer, scaler)
 
     return step

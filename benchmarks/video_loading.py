@@ -7,9 +7,9 @@ fps, GOP and crf), so nothing has to be built first. The caches hold them at the
 training does. One process, one torch thread, the training transform included (short side,
 multi-scale crop, flip, normalise), clips drawn as in pretraining (video.clip_length,
 video.max_skip) from the videos in a shuffled order; cache files are warm in the page cache. Each
-pass over the videos starts with a fresh reader, as each epoch's DataLoader workers do (they are
-started again every epoch), so whatever a reader learns about a file is paid for once per clip here
-as in training: for the short-GOP H.264 cache, a frame table read from the file's packets unless the
+pass over the videos starts with a fresh reader: in training a loader worker meets each file once an
+epoch, among more files than its reader remembers (reader.TABLES_REMEMBERED) at paper scale, so
+whatever a reader learns about a file is paid for once per clip here as in training: for the short-GOP H.264 cache, a frame table read from the file's packets unless the
 cache index brings the file's timing (the two (d) rows, after and before that). Each path runs
 --repeats times, each run at least --seconds and one clip per video.
 
@@ -71,7 +71,7 @@ from noisyactions.video.image_frames import QUALITY  # noqa: E402
 from noisyactions.video.mapped_frames import map_frames  # noqa: E402
 from noisyactions.video.probe import probe_video  # noqa: E402
 from noisyactions.video.reader import ClipFailure, ClipReader, read_clip  # noqa: E402
-from noisyactions.video.transforms import TrainTransform, normalise, source_box  # noqa: E402
+from noisyactions.video.transforms import TrainTransform, normalise  # noqa: E402
 from noisyactions.world.concepts import build_concepts  # noqa: E402
 from noisyactions.world.render import render_frames, sample_appearance  # noqa: E402
 from machine import machine_line  # noqa: E402 (benchmarks/ is on sys.path when a benchmark runs)
@@ -126,7 +126,7 @@ def given_sources(paths: list[Path]) -> list[Path]:
 
 def clips_per_second(new_loader, paths, frames, transform, video: dict, seconds: float, seed: int) -> tuple[float, float]:
     """Draw clips over shuffled passes through the videos until `seconds` have passed, each pass with
-    a loader `new_loader()` made for it (an epoch's fresh workers); clips per CPU-second of this
+    a loader `new_loader()` made for it (a reader that knows none of the files yet); clips per CPU-second of this
     process (per core: what other jobs on the machine take does not count) and per wall-clock second."""
     rng = np.random.default_rng(seed)
     clips, started, cpu_started = 0, time.perf_counter(), time.process_time()
@@ -220,12 +220,9 @@ def torchcodec_path(videos: list[Path], transform: TrainTransform) -> tuple[str,
 
 def device_transform(train: TrainTransform):
     """The training transform for (T, 3, H, W) uint8 frames already on the GPU: the same box, drawn the
-    same way (TrainTransform.parameters, transforms.source_box), cut, mirrored and resized there."""
+    same way (TrainTransform.source_crop), cut, mirrored and resized there."""
     def apply(frames: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        height, width = frames.shape[-2:]
-        scale = train.short_side / min(height, width)
-        top, left, side, flip = train.parameters(round(height * scale), round(width * scale), rng)
-        y, x, box_height, box_width = source_box(top, left, side, scale, height, width)
+        (y, x, box_height, box_width), flip = train.source_crop(*frames.shape[-2:], rng)
         region = frames[:, :, y:y + box_height, x:x + box_width]
         region = region.flip(-1) if flip else region
         clip = F.interpolate(region.float(), size=(train.crop, train.crop), mode="bilinear", align_corners=False, antialias=max(box_height, box_width) > train.crop)

@@ -385,22 +385,29 @@ def estimate_config(jobs: dict[str, list[dict]], contents: dict[str, str], confi
     frames = {name: frames_per_video(name, config) for name in counts}
     tables = {table: [_run(job, config, counts, frames, parameters) for job in table_jobs] for table, table_jobs in jobs.items()}
     fmt, short_side = video["cache"]["format"], video["cache"]["short_side"]
-    if fmt not in cost["cache"]["kib_per_frame"]:
-        raise CostError(f"cost.cache.kib_per_frame.{fmt}: no measured size for video.cache.format {fmt} (benchmarks/video_loading.py measures it)")
+    kib_per_frame = _measured(cost["cache"]["kib_per_frame"], "cost.cache.kib_per_frame", fmt, "size")
     caches = {}
     for name in sorted({run.cache for runs in tables.values() for run in runs}):
         held = counts[contents[name]]
         videos = held.train + held.test
-        caches[name] = CacheSize(videos, frames[contents[name]], fmt,
-                                 cache_bytes(videos, frames[contents[name]], cost["cache"]["kib_per_frame"][fmt], short_side, cost["cache"]["short_side"]))
-    per_worker = cost["loader_clips_per_second_per_worker"]
-    if fmt not in per_worker:
-        raise CostError(f"cost.loader_clips_per_second_per_worker.{fmt}: no measured rate for video.cache.format {fmt} (benchmarks/video_loading.py measures it)")
-    loader = per_worker[fmt] * max(config["training"]["workers"], 1)  # 0 workers: the training process reads
-    rates = Rates(cost["gpu"], cost["training_clips_per_second"], cost["pcl_clips_per_second"], loader)
+        caches[name] = CacheSize(videos, frames[contents[name]], fmt, cache_bytes(videos, frames[contents[name]], kib_per_frame, short_side, cost["cache"]["short_side"]))
+    per_worker = _measured(cost["loader_clips_per_second_per_worker"], "cost.loader_clips_per_second_per_worker", fmt, "rate")
+    rates = Rates(cost["gpu"], cost["training_clips_per_second"], cost["pcl_clips_per_second"], per_worker * _loader_processes(config["training"]["workers"]))
     notes = _notes(config, rates)
     return Estimate(f"Cost estimate: {config['label']}", stamp, {name: config["training"]["tables"][name] for name in tables}, tables,
                     costs(tables, {name: size.bytes for name, size in caches.items()}, rates), counts, frames, caches, rates, notes)
+
+
+def _measured(figures: dict[str, float], key: str, fmt: str, what: str) -> float:
+    """A figure measured per cache format (`figures`, the config's `key`) for `fmt`, or an error naming the key."""
+    if fmt not in figures:
+        raise CostError(f"{key}.{fmt}: no measured {what} for video.cache.format {fmt} (benchmarks/video_loading.py measures it)")
+    return figures[fmt]
+
+
+def _loader_processes(workers: int) -> int:
+    """The processes that read a training job's clips: its loader workers, or with none the training process."""
+    return max(workers, 1)
 
 
 def _per_model(rates: dict[str, float]) -> str:
@@ -417,9 +424,9 @@ def _notes(config: dict, rates: Rates) -> list[str]:
         f"GPU-hours: the clip-steps at the step rates measured on one {rates.gpu} (cost.gpu; {cost['measurement']}): supervised "
         f"{_per_model(rates.supervised)} clips/s, PCL {_per_model(rates.pcl)} clips/s (cost.training_clips_per_second, cost.pcl_clips_per_second). "
         "These are the pure training step; each clip is paced by the slower of it and the loader: "
-        f"{video['cache']['format']} cache, {max(config['training']['workers'], 1)} loader processes (training.workers) at "
+        f"{video['cache']['format']} cache, {_loader_processes(config['training']['workers'])} loader processes (training.workers) at "
         f"{cost['loader_clips_per_second_per_worker'][video['cache']['format']]:,g} clips/s each (cost.loader_clips_per_second_per_worker), "
-        f"{rates.loader:,g} clips/s. Checkpointing, the workers' start each epoch and job start are not counted, so the hours are a floor.",
+        f"{rates.loader:,g} clips/s. Checkpointing, the loader's start (once per run) and job start are not counted, so the hours are a floor.",
         f"Evaluation clips: after {_evaluated(config['training']['finetune']['evaluate_every'])}, every test video as "
         + ("its back-to-back windows of the training clip (frames per video / clip length, rounded up)" if video["test_clips"] == "windows"
            else f"{video['test_clip_count']} clips")

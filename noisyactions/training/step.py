@@ -1,7 +1,7 @@
 """One optimisation step and how a device runs it: mixed precision, memory layout, compilation.
 
 Shared by the trainer and the throughput benchmark (which runs on GPU machines that lack the video
-stack, so this imports torch alone). Mixed precision is for GPUs: bf16 autocast needs no loss scaling,
+stack, so this imports torch and the clip transforms alone, nothing that decodes video). Mixed precision is for GPUs: bf16 autocast needs no loss scaling,
 fp16 gets a gradient scaler. The rest (`training.gpu`) changes how fast a step runs, not what it
 computes beyond rounding, so a checkpoint resumes across changes to it.
 """
@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
+
+from noisyactions.video.transforms import normalise
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
@@ -64,6 +66,11 @@ def model_input(clips: torch.Tensor, channels_last: bool) -> torch.Tensor:
     they are (a PCL batch of tuples is 6-D; its model reshapes it). Done on the uint8 batch, before it
     becomes floats, whose element-wise passes keep the layout."""
     return clips.contiguous(memory_format=torch.channels_last_3d) if channels_last and clips.dim() == 5 else clips
+
+
+def device_clips(clips: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    """A uint8 batch from the loader as the model's float input on `device` (normalised there)."""
+    return normalise(model_input(clips.to(device, non_blocking=True), channels_last))
 
 
 def sgd(model: torch.nn.Module, lr: float, weight_decay: float, device: torch.device, gpu: dict) -> torch.optim.SGD:

@@ -30,9 +30,8 @@ from tqdm import tqdm
 from noisyactions.atomic import atomic_write_bytes, atomic_write_text, remove_orphaned_temp_files
 from noisyactions.evaluation import top1_accuracy, video_prediction
 from noisyactions.training.evaluation_epochs import evaluation_epochs
-from noisyactions.training.step import StepPrecision, backward_and_step, compiled, load_sgd_state, model_input, move_to_device, sgd, step_precision
+from noisyactions.training.step import StepPrecision, backward_and_step, compiled, device_clips, load_sgd_state, move_to_device, sgd, step_precision
 from noisyactions.video.dataset import collate_clips
-from noisyactions.video.transforms import normalise
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +64,6 @@ def batch_per_process(batch_size: int, world: int) -> int:
         raise ValueError(f"training.batch_size = {batch_size} is the global batch and does not divide among {world} processes "
                          f"(one per GPU); use a multiple of {world}")
     return batch_size // world
-
-
-def device_clips(clips: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
-    """A uint8 batch from the loader as the model's float input on `device` (normalised there)."""
-    return normalise(model_input(clips.to(device, non_blocking=True), channels_last))
 
 
 def train_one_epoch(model, criterion: Callable, optimizer, scheduler, loader, device, precision: StepPrecision, scaler, epoch: int,

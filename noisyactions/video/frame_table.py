@@ -10,8 +10,9 @@ start time and a frame rate: frame k is the k-th smallest packet timestamp, and 
 one, the packets add up to the header's frame count, and the first frame that decodes is a keyframe
 carrying the smallest timestamp. A reader still checks, frame by frame, that what it decodes follows the table.
 
-Building a table costs a pass over the file's packets, and a training run's loader workers start
-afresh every epoch, so for a file read once per epoch that pass would come with every clip. The cache
+Building a table costs a pass over the file's packets, and a loader worker meets each file once an
+epoch, among more files than it remembers tables of at paper scale (reader.TABLES_REMEMBERED), so
+that pass would come with nearly every clip. The cache
 writes its videos itself (constant frame rate, a keyframe every `gop` frames), so their tables are
 regular: `RegularTiming` is such a table in three numbers, checked against the written file's real
 table when the cache writes it, kept in the cache index and rebuilt there without opening the file.

@@ -96,11 +96,15 @@ class TrainTransform:
         left = int(rng.integers(0, width - side + 1))
         return top, left, side, bool(self.flip and rng.random() < 0.5)
 
-    def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        height, width = frames.shape[1:3]
+    def source_crop(self, height: int, width: int, rng: np.random.Generator) -> tuple[tuple[int, int, int, int], bool]:
+        """(the crop's box in a height x width source's pixels, flip): drawn on the frame resized to the short side."""
         scale, resized_height, resized_width = _resized_shape(height, width, self.short_side)
         top, left, side, flip = self.parameters(resized_height, resized_width, rng)
-        return crop_resize(frames, source_box(top, left, side, scale, height, width), self.crop, flip)
+        return source_box(top, left, side, scale, height, width), flip
+
+    def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        box, flip = self.source_crop(*frames.shape[1:3], rng)
+        return crop_resize(frames, box, self.crop, flip)
 
 
 class EvalTransform:
